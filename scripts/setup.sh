@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# One-command set-up for a fresh Debian bookworm machine (run as root, or with sudo):
+# installs every package the build, the tests and the benchmarks need, then builds gradgate
+# into build/. Running it again is harmless: apt skips what is there, cmake rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ccache pkg-config
+  libtorch-dev libopencv-dev libtbb-dev libyaml-cpp-dev libboost-program-options-dev
+  libgtest-dev
+  # OpenBLAS replaces the reference BLAS behind libblas.so.3: torch's fully connected layers
+  # and small convolutions run 2-5x faster on it (see README, "Figures").
+  libopenblas0-pthread
+  # Python torch/torchvision (same versions as libtorch) give the parity references in tests
+  # and the Python side of the speed benchmark.
+  python3 python3-numpy python3-torch python3-torchvision
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+JOBS="${JOBS:-$(nproc)}"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j "$JOBS"
+echo "setup: built gradgate into build/ (tools in build/bin/)"

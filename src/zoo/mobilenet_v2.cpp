@@ -1,0 +1,9 @@
+// PLACEHOLDER: replaced by the real architecture.
+#include "gradgate/error.h"
+#include "zoo/families.h"
+
+namespace gradgate::zoo {
+
+Member make_mobilenet_v2(const MemberOptions&) { throw ModelError("make_mobilenet_v2: not built yet"); }
+
+}  // namespace gradgate::zoo
