@@ -47,6 +47,10 @@ TEST_P(ZooCommon, FeatureMapIsWiderThanOneByOne) {
   auto m = make_tiny(name, 5);
   m->eval();
   EXPECT_EQ(m->feature_layer(), member_info(name).feature_layer);
+  // The feature layer names a real module of the member (Grad-CAM reports it by that name).
+  bool found = false;
+  for (const auto& item : m->named_modules()) found = found || item.key() == m->feature_layer();
+  EXPECT_TRUE(found) << name << " has no module named '" << m->feature_layer() << "'";
   torch::NoGradGuard no_grad;
   auto a = m->features(batch(name, 2));
   ASSERT_EQ(a.dim(), 4) << name;

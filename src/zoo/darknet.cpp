@@ -65,6 +65,7 @@ class Darknet19Impl : public MemberImpl {
     num_features_ = in;
     conv19_ = register_module("conv19", nn::Conv2d(nn::Conv2dOptions(num_features_, num_classes_, 1)));
     init_from_scratch(*this, kLeak);
+    conv19_->reset_parameters();  // a classifier, not a feature conv: LibTorch's default init
   }
 
   torch::Tensor features(torch::Tensor x) override {
@@ -127,6 +128,7 @@ class Darknet53Impl : public MemberImpl {
     num_features_ = in;
     conv53_ = register_module("conv53", nn::Conv2d(nn::Conv2dOptions(num_features_, num_classes_, 1)));
     init_from_scratch(*this, kLeak);
+    conv53_->reset_parameters();  // a classifier, not a feature conv: LibTorch's default init
   }
 
   torch::Tensor features(torch::Tensor x) override {

@@ -16,6 +16,7 @@
 // Cadene's head dropout is left out (Keras has none).
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -186,7 +187,10 @@ class NASNetImpl : public MemberImpl {
  public:
   NASNetImpl(const MemberOptions& o, const NasnetSpec& s) : num_classes_(o.num_classes) {
     const int64_t stem = scaled_channels(s.stem_filters, o.width);
-    const int64_t f = scaled_channels(s.penultimate_filters / 24, o.width);
+    // Cell filters must stay a multiple of 4 (the stem cells use f/4 and f/2, split in halves);
+    // at least 8 so the smallest presets keep a few channels per branch.
+    const int64_t f = o.width == 1.0 ? s.penultimate_filters / 24
+                                     : std::max<int64_t>(8, scaled_channels(s.penultimate_filters / 24, o.width, 4));
     conv0_ = nn::Sequential();
     conv0_->push_back("conv", nn::Conv2d(nn::Conv2dOptions(3, stem, 3).stride(2).bias(false)));
     conv0_->push_back("bn", bn(stem));
