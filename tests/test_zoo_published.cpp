@@ -24,6 +24,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gradgate/zoo/registry.h"
 
@@ -95,4 +97,48 @@ TEST(ZooPublished, Darknet19MatchesCfg) {
 
 TEST(ZooPublished, Darknet53MatchesCfg) {
   EXPECT_EQ(count(full("darknet53")).params, 41609928);
+}
+
+// Spatial geometry at the native input side matches the published feature maps (Keras
+// block14_sepconv2_act 10x10, conv_7b_ac 8x8, NASNet 7x7 / 11x11, darknet 256/32 = 8x8).
+// Resolution does not depend on width, so the check runs at width 0.125 to stay cheap.
+TEST(ZooPublished, NativeSideGivesPublishedFeatureMapSize) {
+  const std::vector<std::pair<std::string, int64_t>> expected = {
+      {"xception", 10}, {"inceptionresnetv2", 8}, {"nasnetmobile", 7},
+      {"nasnetlarge", 11}, {"darknet19", 8},      {"darknet53", 8}};
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, side] : expected) {
+    MemberOptions o;
+    o.width = 0.125;
+    o.num_classes = 2;
+    auto m = make_member(name, o);
+    m->eval();
+    const int64_t native = member_info(name).native_side;
+    auto a = m->features(torch::zeros({1, 3, native, native}));
+    EXPECT_EQ(a.size(2), side) << name << " at " << native;
+    EXPECT_EQ(a.size(3), side) << name << " at " << native;
+  }
+}
+
+// The `compact` preset (width 0.25; side 128, 160 for inceptionresnetv2) still leaves Grad-CAM
+// a feature map wider than 1x1, and is wider than `tiny` (0.125).
+TEST(ZooPresets, CompactFeatureMapIsWiderThanOneByOneAndWiderThanTiny) {
+  const std::vector<std::pair<std::string, int64_t>> compact_side = {
+      {"xception", 128}, {"inceptionresnetv2", 160}, {"nasnetmobile", 128},
+      {"nasnetlarge", 128}, {"darknet19", 128},     {"darknet53", 128}};
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, side] : compact_side) {
+    MemberOptions o;
+    o.num_classes = 2;
+    o.width = 0.25;
+    auto compact = make_member(name, o);
+    compact->eval();
+    auto a = compact->features(torch::zeros({1, 3, side, side}));
+    EXPECT_GT(a.size(2), 1) << name;
+    EXPECT_GT(a.size(3), 1) << name;
+    o.width = 0.125;
+    auto tiny = make_member(name, o);
+    tiny->eval();
+    EXPECT_GT(a.size(1), tiny->features(torch::zeros({1, 3, side, side})).size(1)) << name;
+  }
 }
