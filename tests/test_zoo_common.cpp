@@ -42,50 +42,41 @@ class ZooCommon : public ::testing::TestWithParam<std::string> {
   void SetUp() override { torch::manual_seed(7); }
 };
 
-TEST_P(ZooCommon, FeatureMapIsWiderThanOneByOne) {
+// One test for the structural checks (each ctest process pays ~0.7 s of LibTorch start-up).
+TEST_P(ZooCommon, SplitsAtTheFeatureLayerAndResetsItsClassifier) {
   const std::string name = GetParam();
   auto m = make_tiny(name, 5);
   m->eval();
+  torch::NoGradGuard no_grad;
+  const auto x = batch(name, 2);
+
+  // Feature layer: the registry's, a real module, and a map wider than 1x1 for Grad-CAM.
   EXPECT_EQ(m->feature_layer(), member_info(name).feature_layer);
-  // The feature layer names a real module of the member (Grad-CAM reports it by that name).
   bool found = false;
   for (const auto& item : m->named_modules()) found = found || item.key() == m->feature_layer();
   EXPECT_TRUE(found) << name << " has no module named '" << m->feature_layer() << "'";
-  torch::NoGradGuard no_grad;
-  auto a = m->features(batch(name, 2));
+  const auto a = m->features(x);
   ASSERT_EQ(a.dim(), 4) << name;
   EXPECT_EQ(a.size(0), 2);
   EXPECT_GT(a.size(2), 1) << name << " feature map " << a.sizes();
   EXPECT_GT(a.size(3), 1) << name << " feature map " << a.sizes();
-}
 
-TEST_P(ZooCommon, ForwardIsHeadOfFeatures) {
-  const std::string name = GetParam();
-  auto m = make_tiny(name, 5);
-  m->eval();
-  torch::NoGradGuard no_grad;
-  auto x = batch(name, 2);
-  auto y = m->forward(x);
-  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{2, 5}));
+  // forward() is head(features()).
+  const auto y = m->forward(x);
+  ASSERT_EQ(y.sizes(), (std::vector<int64_t>{2, 5})) << name;
   EXPECT_EQ(m->num_classes(), 5);
-  EXPECT_TRUE(torch::allclose(y, m->head(m->features(x)), 1e-5, 1e-6)) << name;
-}
+  EXPECT_TRUE(torch::allclose(y, m->head(a), 1e-5, 1e-6)) << name << ": forward != head(features)";
 
-TEST_P(ZooCommon, ResetClassifierGivesNewOutputCount) {
-  const std::string name = GetParam();
-  auto m = make_tiny(name, 5);
+  // reset_classifier(n): n outputs, and the new classifier's parameters are registered
+  // (same count as a member built for n classes), so training updates them.
   m->reset_classifier(3);
   m->eval();
   EXPECT_EQ(m->num_classes(), 3);
-  torch::NoGradGuard no_grad;
-  auto y = m->forward(batch(name, 2));
-  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 3})) << name;
-  // The new classifier is trainable like the rest: its parameters are registered.
+  EXPECT_EQ(m->forward(x).sizes(), (std::vector<int64_t>{2, 3})) << name;
   int64_t after = 0;
   for (const auto& p : m->parameters()) after += p.numel();
-  auto fresh = make_tiny(name, 3);
   int64_t expected = 0;
-  for (const auto& p : fresh->parameters()) expected += p.numel();
+  for (const auto& p : make_tiny(name, 3)->parameters()) expected += p.numel();
   EXPECT_EQ(after, expected) << name;
 }
 
