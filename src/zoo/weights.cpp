@@ -61,7 +61,7 @@ const Value& tensor_dict(const Value& top, const std::string& path) {
 std::string classifier_prefix(const torch::nn::Module& model) {
   auto params = model.named_parameters(true);
   if (params.is_empty()) return "";
-  const std::string& last = params.keys().back();
+  const std::string last = params.keys().back();  // keys() returns a copy
   const auto dot = last.rfind('.');
   return dot == std::string::npos ? "" : last.substr(0, dot + 1);
 }
