@@ -1,6 +1,7 @@
 // The torch.save reader/writer: the usual OrderedDict file, error listings, the classifier
 // skip for another class count, and save -> load round trips.
 #include <gtest/gtest.h>
+#include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/torch.h>
 
 #include <cstdlib>
@@ -233,4 +234,26 @@ TEST(Weights, PythonTorchLoadsSavedFile) {
   const auto mine = m->forward(torch::ones({1, 3, 224, 224}));
   const auto python = as_map(read_state_dict(out)).at("logits");
   EXPECT_TRUE(mine.allclose(python, 1e-4, 1e-5));
+}
+
+TEST(Weights, ReadsCheckpointWrapperAndDataParallelPrefix) {
+  // {"epoch": 3, "state_dict": {"module.conv.weight": ..., ...}} as training scripts write.
+  TempDir dir;
+  Tiny tiny;
+  c10::Dict<std::string, torch::Tensor> inner;
+  for (const auto& p : tiny.named_parameters()) inner.insert("module." + p.key(), p.value().detach());
+  for (const auto& b : tiny.named_buffers()) inner.insert("module." + b.key(), b.value().detach());
+  c10::impl::GenericDict outer(c10::StringType::get(), c10::AnyType::get());
+  outer.insert("epoch", int64_t{3});
+  outer.insert("state_dict", inner);
+  const auto bytes = torch::pickle_save(c10::IValue(outer));
+  const auto path = (dir / "checkpoint.pt").string();
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+
+  const NamedTensors sd = read_state_dict(path);
+  ASSERT_EQ(sd.size(), 9u);
+  EXPECT_EQ(as_map(sd).count("conv.weight"), 1u);
+  Tiny other;
+  EXPECT_EQ(load_torchvision_state_dict(other, path).loaded.size(), 9u);
+  EXPECT_TRUE(other.named_parameters()["fc.weight"].equal(tiny.named_parameters()["fc.weight"]));
 }
