@@ -1,6 +1,7 @@
 #include "image/container_check.h"
 
 #include <algorithm>
+#include <array>
 
 namespace gradgate::image_detail {
 
@@ -10,6 +11,23 @@ ContainerInfo info_for(Format f) {
   ContainerInfo info;
   info.format = f;
   return info;
+}
+
+// CRC-32 as PNG uses it (ISO 3309). Checking it here turns flipped bits into a clear
+// "corrupt PNG" before libpng, which prints its own complaints to stderr, sees the data.
+uint32_t png_crc(const uint8_t* data, std::size_t n) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xFFFFFFFFu;
+  for (std::size_t i = 0; i < n; ++i) c = table[(c ^ data[i]) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
 }
 
 uint32_t be32(const uint8_t* p) {
@@ -48,6 +66,10 @@ ContainerInfo check_png(const std::vector<uint8_t>& b) {
     const std::size_t end = pos + 8 + std::size_t(length) + 4;  // data + CRC
     if (end > n) {
       info.problem = "truncated PNG (chunk " + type + " runs past the end of the file)";
+      return info;
+    }
+    if (png_crc(&b[pos + 4], std::size_t(length) + 4) != be32(&b[pos + 8 + length])) {
+      info.problem = "corrupt PNG (checksum mismatch in chunk " + type + ")";
       return info;
     }
     if (type == "IEND") return info;

@@ -92,8 +92,9 @@ cv::Mat load_gray(const fs::path& path) {
   if (info.format == Format::Unknown)
     throw ImageError(name + ": not an image (expected PNG, JPEG, BMP or TIFF; the file starts "
                             "with none of their signatures)");
-  if (!info.problem.empty()) throw ImageError(name + ": " + info.problem);
+  // Size first: a forged header claiming a huge image is best reported as that.
   check_side(info.width, info.height, name);
+  if (!info.problem.empty()) throw ImageError(name + ": " + info.problem);
 
   cv::Mat decoded;
   try {
