@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -145,8 +146,8 @@ TEST(Dataset, ManifestErrorsNameFileAndLine) {
   EXPECT_CONTAINS(split, "split.csv:2:");
   EXPECT_CONTAINS(split, "holdout");
 
-  write(dir / "nocol.csv", "image,patient,source,diagnosis\na.png,p,kermany,normal\n");
-  const std::string nocol = error_of([&] { open_manifest(dir / "nocol.csv"); });
+  write(dir / "nocol.csv", "image,patient,source,finding,diagnosis\na.png,p,kermany,NORMAL,normal\n");
+  const std::string nocol = error_of([&] { open_dataset(dir / "nocol.csv"); });
   EXPECT_CONTAINS(nocol, "nocol.csv:1:");
   EXPECT_CONTAINS(nocol, "'split'");
 }

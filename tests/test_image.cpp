@@ -172,6 +172,24 @@ TEST(Image, TruncatedJpegIsAnError) {
   EXPECT_EQ(load_gray(dir / "full.jpg").rows, 64);
 }
 
+TEST(Image, TruncatedTiffAndBmpAreErrors) {
+  TempDir dir;
+  cv::Mat noise(64, 64, CV_16UC1);
+  cv::randu(noise, 0, 65535);
+  ASSERT_TRUE(cv::imwrite((dir / "full.tif").string(), noise));
+  cv::Mat noise8(64, 64, CV_8UC3);
+  cv::randu(noise8, 0, 255);
+  ASSERT_TRUE(cv::imwrite((dir / "full.bmp").string(), noise8));
+  for (const std::string ext : {".tif", ".bmp"}) {
+    SCOPED_TRACE(ext);
+    const auto bytes = read_bytes(dir / ("full" + ext));
+    write_bytes(dir / ("cut" + ext), std::vector<uint8_t>(bytes.begin(), bytes.begin() + bytes.size() / 2));
+    const std::string msg = load_error(dir / ("cut" + ext));
+    EXPECT_CONTAINS(msg, "cut" + ext);
+    EXPECT_CONTAINS(msg, ext == ".tif" ? "TIFF" : "truncated BMP");
+  }
+}
+
 TEST(Image, CorruptPngDataIsAnError) {
   TempDir dir;
   cv::Mat noise(64, 64, CV_8UC1);

@@ -37,7 +37,14 @@ std::shared_ptr<const Dataset> open_dataset(const fs::path& path) {
   CsvReader csv(path);
   std::vector<std::string> header;
   if (!csv.next(header)) throw DatasetError(path.string() + ": empty CSV file");
-  return is_manifest_header(header) ? open_manifest(path) : open_plain_csv(path);
+  // Columns only a manifest has mark one even when a required column is missing, so the
+  // error then names that column instead of rejecting the others as plain-CSV columns.
+  bool manifest_like = is_manifest_header(header);
+  for (const auto& h : header) {
+    const std::string c = lower(trim(h));
+    manifest_like = manifest_like || c == "finding" || c == "view" || c == "license" || c == "citation";
+  }
+  return manifest_like ? open_manifest(path) : open_plain_csv(path);
 }
 
 }  // namespace gradgate
