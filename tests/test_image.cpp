@@ -106,6 +106,26 @@ TEST(Image, EveryFormatDepthAndChannelCount) {
   }
 }
 
+// OpenCV writes 4-channel BMPs as 24-bit, so build a 32-bit BGRA one by hand:
+// 2 x 2 pixels, bottom-up rows: (white, blue) above (black, gray 128), alpha 255.
+TEST(Image, ThirtyTwoBitBmp) {
+  TempDir dir;
+  std::vector<uint8_t> bmp = {'B', 'M', 70, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0,  // file header
+                              40, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 32, 0,  // 2x2, 32 bpp
+                              0, 0, 0, 0, 16, 0, 0, 0, 0x13, 0x0B, 0, 0, 0x13, 0x0B, 0, 0,
+                              0, 0, 0, 0, 0, 0, 0, 0};
+  const uint8_t pixels[16] = {0, 0, 0, 255, 128, 128, 128, 255,     // bottom row
+                              255, 255, 255, 255, 255, 0, 0, 255};  // top row
+  bmp.insert(bmp.end(), pixels, pixels + 16);
+  write_bytes(dir / "bgra.bmp", bmp);
+  const cv::Mat g = load_gray(dir / "bgra.bmp");
+  ASSERT_EQ(g.size(), cv::Size(2, 2));
+  EXPECT_NEAR(g.at<float>(0, 0), 1.0, 1e-5);
+  EXPECT_NEAR(g.at<float>(0, 1), 0.114, 1e-3);
+  EXPECT_NEAR(g.at<float>(1, 0), 0.0, 1e-5);
+  EXPECT_NEAR(g.at<float>(1, 1), 128.0 / 255.0, 1e-5);
+}
+
 TEST(Image, SixteenBitFullScaleIsOne) {
   cv::Mat m(4, 4, CV_16UC1, cv::Scalar(65535));
   const cv::Mat g = to_gray_float(m, "test");
