@@ -124,10 +124,14 @@ TEST_P(ZooB, ResetClassifierChangesTheOutputCount) {
   auto m = make_member(c.name, {1000, kTinyWidth, c.tiny_side});
   EXPECT_EQ(m->num_classes(), 1000);
   const auto keys_before = state_dict_keys(m);
+  const std::string last_before = m->named_parameters().keys().back();
   m->eval();
   m->reset_classifier(5);
   EXPECT_EQ(m->num_classes(), 5);
   EXPECT_EQ(state_dict_keys(m), keys_before);  // same torchvision names
+  // The classifier stays the last registered module (the weight loader finds it there).
+  EXPECT_EQ(m->named_parameters().keys().back(), last_before);
+  EXPECT_EQ(m->named_parameters().values().back().size(0), 5);
   torch::NoGradGuard no_grad;
   auto y = m->forward(torch::randn({2, 3, c.tiny_side, c.tiny_side}));
   EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 5}));
