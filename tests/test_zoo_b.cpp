@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <set>
+#include <tuple>
 #include <string>
 
 #include "gradgate/zoo/registry.h"
@@ -43,7 +44,9 @@ const Case kCases[] = {
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
-constexpr double kTinyWidth = 0.25;
+// The presets' widths (tiny 0.125, compact 0.25), as tests/test_zoo_common.cpp uses them.
+constexpr double kTinyWidth = 0.125;
+constexpr double kCompactWidth = 0.25;
 
 std::set<std::string> state_dict_keys(const Member& m) {
   std::set<std::string> keys;
@@ -56,20 +59,23 @@ class ZooB : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ZooB, SplitsAtTheStudysLayerWithSpatialMapAtSmallSides) {
   const Case& c = GetParam();
-  auto m = make_member(c.name, {3, kTinyWidth, c.tiny_side});
-  m->eval();
-  EXPECT_EQ(m->feature_layer(), member_info(c.name).feature_layer);
+  EXPECT_EQ(make_member(c.name, {3, kTinyWidth, 0})->feature_layer(), member_info(c.name).feature_layer);
   torch::NoGradGuard no_grad;
-  for (auto [side, map] : {std::pair{c.tiny_side, c.tiny_map}, std::pair{c.compact_side, c.compact_map},
-                           std::pair{member_info(c.name).native_side, c.full_map}}) {
+  // (width, side, expected map side): tiny and compact presets, and the native side (at tiny
+  // width to stay cheap: the geometry does not depend on width).
+  const int64_t native = member_info(c.name).native_side;
+  for (auto [width, side, map] : {std::tuple{kTinyWidth, c.tiny_side, c.tiny_map},
+                                  std::tuple{kCompactWidth, c.compact_side, c.compact_map},
+                                  std::tuple{kTinyWidth, native, c.full_map}}) {
+    auto m = make_member(c.name, {3, width, side});
+    m->eval();
     auto a = m->features(torch::randn({2, 3, side, side}));
     ASSERT_EQ(a.dim(), 4);
     EXPECT_EQ(a.size(0), 2);
     EXPECT_EQ(a.size(2), map) << c.name << " at side " << side;
     EXPECT_EQ(a.size(3), map) << c.name << " at side " << side;
     EXPECT_GT(a.size(2), 1);
-    auto y = m->head(a);
-    EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 3}));
+    EXPECT_EQ(m->head(a).sizes(), (std::vector<int64_t>{2, 3}));
   }
 }
 
