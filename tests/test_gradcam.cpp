@@ -22,14 +22,15 @@ namespace {
 // Reference: Grad-CAM through the full graph (x requires grad, the trunk records a graph),
 // differentiated w.r.t. A with autograd::grad; no hooks, same combination formula.
 torch::Tensor full_graph_cam(MemberImpl& m, const torch::Tensor& x, CamMethod method,
-                             torch::Tensor* targets_out = nullptr) {
+                             torch::Tensor* targets_out = nullptr,
+                             const std::vector<int64_t>& named = {}) {
   m.eval();
   torch::AutoGradMode grad_on(true);
   auto xg = x.clone().requires_grad_(true);
   auto a = m.features(xg);
   EXPECT_TRUE(a.requires_grad());
   auto logits = m.head(a);
-  auto targets = logits.detach().argmax(1);
+  auto targets = named.empty() ? logits.detach().argmax(1) : torch::tensor(named);
   auto score = logits.gather(1, targets.unsqueeze(1)).sum();
   auto g = torch::autograd::grad({score}, {a})[0];
   if (targets_out) *targets_out = targets;
@@ -78,6 +79,10 @@ TEST(GradCam, HeadOnlyEqualsFullGraphOnHandBuiltCnn) {
     torch::NoGradGuard ng;
     expect_close(got.logits, net->forward(x), 1e-6, "logits");
     expect_close(got.probs, torch::softmax(net->forward(x), 1), 1e-6, "probs");
+    const auto pv = probabilities(got);
+    ASSERT_EQ(pv.size(), 3u);
+    ASSERT_EQ(pv[2].size(), 3u);
+    EXPECT_FLOAT_EQ(static_cast<float>(pv[2][1]), got.probs[2][1].item<float>());
   }
 }
 
@@ -100,6 +105,18 @@ TEST_P(GradCamEveryMember, HeadOnlyEqualsFullGraphAtTinyPreset) {
   ASSERT_EQ(got.low_res.dim(), 3);
   EXPECT_GT(got.low_res.size(1) * got.low_res.size(2), 1) << name << ": map must not be 1x1";
   EXPECT_FALSE(torch::isnan(got.low_res).any().item<bool>()) << name;
+  // A random-init member's predicted-class map may be all zero, which would make the
+  // comparison trivial; every named class is compared too, and at least one map must be
+  // non-empty.
+  double positive = got.low_res.gt(0).to(torch::kFloat64).mean().item<double>();
+  for (int64_t k = 0; k < o.num_classes; ++k) {
+    const auto named = compute_cam(*m, x, {k, k});
+    const auto ref = full_graph_cam(*m, x, CamMethod::GradCam, nullptr, {k, k});
+    expect_close(named.low_res, ref, 1e-5, name + " class " + std::to_string(k));
+    positive = std::max(positive, named.low_res.gt(0).to(torch::kFloat64).mean().item<double>());
+  }
+  RecordProperty("positive_fraction", std::to_string(positive));
+  EXPECT_GT(positive, 0.0) << name << ": every Grad-CAM map is empty; the comparison says nothing";
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, GradCamEveryMember, ::testing::ValuesIn(member_names()),

@@ -43,6 +43,9 @@ struct CamBatch {
   std::vector<bool> empty;  // per image: map is all zero (no positive evidence / zero grads)
 };
 
+// probs as one std::vector<double> per image (the vote's input type).
+std::vector<std::vector<double>> probabilities(const CamBatch& batch);
+
 // Computes the maps at the feature layer's resolution. `x` is the preprocessed batch
 // [N,3,H,W] (float, CPU). `targets` is empty (predicted class for every image) or has N
 // entries, each kPredictedClass or a class index in [0,K). Puts the member in eval mode for

@@ -137,6 +137,16 @@ CamBatch compute_cam(MemberImpl& member, const torch::Tensor& x, const std::vect
   return out;
 }
 
+std::vector<std::vector<double>> probabilities(const CamBatch& batch) {
+  const auto p = batch.probs.to(torch::kFloat64).contiguous();
+  std::vector<std::vector<double>> out(p.size(0));
+  for (int64_t i = 0; i < p.size(0); ++i) {
+    const double* row = p[i].data_ptr<double>();
+    out[i].assign(row, row + p.size(1));
+  }
+  return out;
+}
+
 cv::Mat upsample_map(const torch::Tensor& low_res_map, const cv::Size& size) {
   if (low_res_map.dim() != 2)
     throw std::invalid_argument("upsample_map: expected a [h,w] map");
