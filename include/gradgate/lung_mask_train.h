@@ -3,6 +3,7 @@
 // measuring Dice. Used by `ensemble-masks` and by the tests.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <string>
@@ -38,7 +39,7 @@ cv::Mat read_gray(const std::filesystem::path& path);
 
 struct UNetTrainOptions {
   UNetOptions net;
-  int64_t steps = 1500;          // optimiser steps
+  int64_t steps = 1000;          // optimiser steps
   int64_t batch = 16;
   double lr = 2e-3;              // Adam; cosine decay to 0 over the steps
   double weight_decay = 1e-5;
@@ -64,8 +65,10 @@ struct DiceSummary {
   double mean = 0, median = 0, min = 0, p10 = 0;  // p10: 10th percentile
 };
 
-// Dice of the segmenter against the rows' masks at the images' own size, grouped by source.
-// Also returns group "all".
+// Dice of `predict` (gray CV_32FC1 -> 0/255 mask at the image's size) against the rows'
+// masks at the images' own size, grouped by source; also group "all".
+std::map<std::string, DiceSummary> evaluate_masks(const std::function<cv::Mat(const cv::Mat&)>& predict,
+                                                  const std::vector<MaskRow>& rows);
 std::map<std::string, DiceSummary> evaluate_segmenter(const LungSegmenter& segmenter,
                                                       const std::vector<MaskRow>& rows);
 

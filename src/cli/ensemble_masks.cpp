@@ -5,6 +5,8 @@
 //   mask   writes the lung mask of one image (file rule / segmenter / atlas)
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <iomanip>
 #include <iostream>
 
@@ -74,14 +76,14 @@ int main(int argc, char** argv) {
       ("out", po::value<std::string>()->default_value("models/lung_unet/lung_unet.pt"), "weights file to write")
       ("steps", po::value<int64_t>()->default_value(defaults.steps), "optimiser steps")
       ("batch", po::value<int64_t>()->default_value(defaults.batch), "batch size")
-      ("lr", po::value<double>()->default_value(defaults.lr), "Adam learning rate (cosine decay to 0)")
-      ("weight-decay", po::value<double>()->default_value(defaults.weight_decay), "Adam weight decay")
-      ("source-balance", po::value<double>()->default_value(defaults.source_balance),
+      ("lr", po::value<double>()->default_value(defaults.lr, "0.002"), "Adam learning rate (cosine decay to 0)")
+      ("weight-decay", po::value<double>()->default_value(defaults.weight_decay, "1e-5"), "Adam weight decay")
+      ("source-balance", po::value<double>()->default_value(defaults.source_balance, "0.5"),
        "0 = sample sources by size, 1 = equally (p ~ count^(1-b)); also weights the atlas")
-      ("rotation", po::value<double>()->default_value(defaults.max_rotation_deg), "max rotation, degrees")
-      ("scale", po::value<double>()->default_value(defaults.max_scale), "max relative scale change")
-      ("shift", po::value<double>()->default_value(defaults.max_shift), "max shift, fraction of the side")
-      ("gamma", po::value<double>()->default_value(defaults.max_gamma), "max |log gamma|")
+      ("rotation", po::value<double>()->default_value(defaults.max_rotation_deg, "7"), "max rotation, degrees")
+      ("scale", po::value<double>()->default_value(defaults.max_scale, "0.08"), "max relative scale change")
+      ("shift", po::value<double>()->default_value(defaults.max_shift, "0.05"), "max shift, fraction of the side")
+      ("gamma", po::value<double>()->default_value(defaults.max_gamma, "0.3"), "max |log gamma|")
       ("seed", po::value<uint64_t>()->default_value(defaults.seed), "random seed")
       ("log-every", po::value<int64_t>()->default_value(defaults.log_every), "log the loss every N steps")
       ("val-every", po::value<int64_t>()->default_value(defaults.val_every), "val Dice every N steps (0 = never)")
@@ -91,7 +93,8 @@ int main(int argc, char** argv) {
       ("weights", po::value<std::string>()->default_value("models/lung_unet/lung_unet.pt"), "U-Net weights (eval, mask)")
       ("split", po::value<std::vector<std::string>>()->multitoken()->default_value({"val", "test"}, "val test"),
        "splits to evaluate")
-      ("limit", po::value<int>()->default_value(0), "at most N images per split (0 = all)");
+      ("limit", po::value<int>()->default_value(0), "at most N images per split (0 = all)")
+      ("eval-atlas", po::bool_switch(), "eval: score the atlas (--atlas) instead of the U-Net");
   po::options_description atlas("atlas (atlas)");
   atlas.add_options()
       ("atlas-out", po::value<std::string>()->default_value("masks/lung_atlas.png"), "atlas PNG to write")
@@ -125,12 +128,22 @@ int main(int argc, char** argv) {
 
     auto evaluate = [&](const fs::path& weights) {
       const auto rows = read_mask_rows(need_data(vm));
-      LungSegmenter seg(weights);
+      std::function<cv::Mat(const cv::Mat&)> predict;
+      std::unique_ptr<LungSegmenter> seg;
+      std::unique_ptr<LungAtlas> atl;
+      if (vm["eval-atlas"].as<bool>()) {
+        atl = std::make_unique<LungAtlas>(LungAtlas::load(vm["atlas"].as<std::string>()));
+        predict = [&](const cv::Mat& g) { return atl->place(g); };
+        std::cout << "scoring the atlas " << vm["atlas"].as<std::string>() << "\n";
+      } else {
+        seg = std::make_unique<LungSegmenter>(weights);
+        predict = [&](const cv::Mat& g) { return seg->segment(g); };
+      }
       for (const auto& split : vm["split"].as<std::vector<std::string>>()) {
         auto r = rows_with_masks(rows, split);
         const int limit = vm["limit"].as<int>();
         if (limit > 0 && static_cast<int>(r.size()) > limit) r.resize(limit);
-        print_dice(split, evaluate_segmenter(seg, r));
+        print_dice(split, evaluate_masks(predict, r));
         std::map<std::string, int> without;
         for (const auto& row : rows)
           if (row.split == split && row.mask.empty()) ++without[row.source];

@@ -17,7 +17,8 @@ cv::Rect body_box(const cv::Mat& gray, std::vector<std::string>* warnings) {
   cv::Mat small, u8;
   cv::resize(gray, small, cv::Size(), scale, scale, cv::INTER_AREA);
   if (small.empty()) return whole;
-  small.convertTo(u8, CV_8U, gray.depth() == CV_8U ? 1.0 : 255.0);
+  // Stretch to the image's own range: 12-bit films stored in 16 bit load as [0, 0.06].
+  cv::normalize(small, u8, 0, 255, cv::NORM_MINMAX, CV_8U);
   cv::GaussianBlur(u8, u8, cv::Size(5, 5), 0);
   cv::Mat body;
   cv::threshold(u8, body, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);

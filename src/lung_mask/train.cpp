@@ -167,12 +167,17 @@ UNet train_lung_unet(const std::vector<MaskRow>& train, const std::vector<MaskRo
 
 std::map<std::string, DiceSummary> evaluate_segmenter(const LungSegmenter& segmenter,
                                                       const std::vector<MaskRow>& rows) {
+  return evaluate_masks([&](const cv::Mat& gray) { return segmenter.segment(gray); }, rows);
+}
+
+std::map<std::string, DiceSummary> evaluate_masks(const std::function<cv::Mat(const cv::Mat&)>& predict,
+                                                  const std::vector<MaskRow>& rows) {
   std::map<std::string, std::vector<double>> values;
   for (const auto& r : rows) {
     if (r.mask.empty()) continue;
     cv::Mat gray = read_gray(r.image);
     cv::Mat truth = read_mask_file(r.mask, gray.size(), nullptr);
-    const double d = dice(segmenter.segment(gray), truth);
+    const double d = dice(predict(gray), truth);
     values[r.source].push_back(d);
     values["all"].push_back(d);
   }
