@@ -1,5 +1,6 @@
 // Lung masks: the file naming rule, reading/resizing, empty masks, the atlas, the U-Net.
 #include <fstream>
+#include <iostream>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -18,8 +19,8 @@ namespace {
 using testing::TempDir;
 
 // Dice floors for the committed segmenter on 20 val images (set from the measured figures).
-constexpr double kAdultDiceFloor = 0.0;
-constexpr double kChildDiceFloor = 0.0;
+constexpr double kAdultDiceFloor = 0.90;
+constexpr double kChildDiceFloor = 0.90;
 namespace fs = std::filesystem;
 
 void touch_png(const fs::path& p, cv::Size size = {8, 8}) {
@@ -193,6 +194,8 @@ TEST(LungSegmenter, CommittedWeightsReachDiceFloorOnValImages) {
   ASSERT_EQ(sample.size(), 20u);
   LungSegmenter seg(default_lung_mask_options().segmenter_weights);
   const auto d = evaluate_segmenter(seg, sample);
+  std::cout << "Dice on 20 val images: adults " << d.at("cohen").mean << ", children "
+            << d.at("kermany").mean << "\n";
   EXPECT_GE(d.at("cohen").mean, kAdultDiceFloor) << "adults";
   EXPECT_GE(d.at("kermany").mean, kChildDiceFloor) << "children";
 }
