@@ -58,7 +58,7 @@ TrainOptions quick(int epochs) {
   o.batch = 8;
   o.lr = 2e-3;
   o.warmup_epochs = 0;
-  o.threads = 2;
+  o.threads = 1;  // see ensemble_train.cpp: spinning OpenMP threads on a busy machine
   o.progress = false;
   return o;
 }
