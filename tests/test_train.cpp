@@ -43,8 +43,8 @@ fs::path write_task(const fs::path& dir) {
 // One small phantom set shared by the tests of this file (written once per process).
 const fs::path& phantoms() {
   static const fs::path dir = [] {
-    fs::path d = fs::path(GRADGATE_TEST_WORK_DIR) / "train-phantoms-64";
-    if (!fs::exists(d / "manifest.csv")) write_phantom_dataset(d, 20, 64, 7);
+    fs::path d = fs::path(GRADGATE_TEST_WORK_DIR) / "train-phantoms-64x40";
+    if (!fs::exists(d / "manifest.csv")) write_phantom_dataset(d, 40, 64, 7);
     return d;
   }();
   return dir;
@@ -56,7 +56,7 @@ TrainOptions quick(int epochs) {
   o.preset = "tiny";
   o.epochs = epochs;
   o.batch = 8;
-  o.lr = 2e-3;
+  o.lr = 3e-3;
   o.warmup_epochs = 0;
   o.threads = 1;  // see ensemble_train.cpp: spinning OpenMP threads on a busy machine
   o.progress = false;
@@ -105,13 +105,15 @@ TEST(TrainMetrics, AucAccuracyRecall) {
 TEST(Train, LearnsPhantomsAndWritesManifest) {
   TempDir tmp;
   const TaskSpec task = resolve_task(write_task(tmp.path()).string());
-  auto o = quick(4);
+  auto o = quick(8);
   const auto s = train_ensemble(task, phantoms() / "manifest.csv", o, tmp / "models");
   ASSERT_EQ(s.members.size(), 1u);
   const auto& m = s.members[0];
-  ASSERT_EQ(m.train_loss.size(), 4u);
+  ASSERT_EQ(m.train_loss.size(), 8u);
   EXPECT_LT(m.train_loss.back(), m.train_loss.front()) << "training loss did not decrease";
-  EXPECT_GT(m.val.accuracy, 0.5) << "validation accuracy not above chance (2 classes)";
+  // Chance is 0.5 (2 classes, 6 of each diagnosis in val: 6 normal vs 18 pneumonia).
+  EXPECT_GT(m.val.accuracy, 0.75) << "validation accuracy not clearly above chance";
+  EXPECT_GT(m.test.auc, 0.75);
   EXPECT_GT(m.images_per_second, 0.0);
 
   const ModelsManifest mm = load_models_manifest(tmp / "models");
@@ -123,7 +125,7 @@ TEST(Train, LearnsPhantomsAndWritesManifest) {
   EXPECT_EQ(e.preset, "tiny");
   EXPECT_EQ(e.input_side, 64);
   EXPECT_DOUBLE_EQ(e.width, 0.125);
-  EXPECT_EQ(e.epochs, 4);
+  EXPECT_EQ(e.epochs, 8);
   EXPECT_EQ(e.best_epoch, m.best_epoch);
   EXPECT_TRUE(fs::exists(e.file));
   EXPECT_NEAR(*e.test_accuracy, m.test.accuracy, 1e-5);
