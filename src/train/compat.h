@@ -1,8 +1,6 @@
 #pragma once
 // What training needs from the other stages (task/preset configuration, data set reading,
-// image loading, weight files), behind one small private interface. Each function uses the
-// project's real API when its header is present and a minimal stand-in otherwise, so the
-// trainer builds while those stages land. Private to src/train.
+// image loading, weight files), behind one small private interface. Private to src/train.
 #include <torch/torch.h>
 
 #include <array>
