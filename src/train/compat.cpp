@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 namespace {
 
 bool looks_like_file(const std::string& s) {
-  return s.find('/') != std::string::npos || s.size() > 5 && s.substr(s.size() - 5) == ".yaml" ||
-         s.size() > 4 && s.substr(s.size() - 4) == ".yml";
+  return s.find('/') != std::string::npos || (s.size() > 5 && s.substr(s.size() - 5) == ".yaml") ||
+         (s.size() > 4 && s.substr(s.size() - 4) == ".yml");
 }
 
 }  // namespace
@@ -70,6 +70,16 @@ cv::Mat load_gray_image(const fs::path& path) {
 
 void save_weights(torch::nn::Module& model, const fs::path& path) {
   save_state_dict(model, path.string());
+}
+
+std::string load_weights(torch::nn::Module& model, const fs::path& path, bool transfer) {
+  LoadOptions o;
+  o.skip_classifier_if_mismatch = transfer;
+  const auto r = load_torchvision_state_dict(model, path.string(), o);
+  std::string s = std::to_string(r.loaded.size()) + " tensors from " + path.string();
+  if (!r.skipped_classifier.empty())
+    s += " (classifier skipped: " + std::to_string(r.skipped_classifier.size()) + " tensors)";
+  return s;
 }
 
 }  // namespace gradgate::train_detail
