@@ -1,0 +1,60 @@
+#pragma once
+// The manifest of a models folder (manifest.yaml, written by ensemble-train and
+// ensemble-train import): which task, its classes, and for every member its weights file,
+// size preset, input side, width, normalisation and the figures it reached. No torch here.
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gradgate {
+
+struct ModelEntry {
+  std::string name;                 // registry name
+  std::string preset;               // full | compact | tiny
+  int64_t input_side = 0;
+  double width = 1.0;
+  std::filesystem::path file;       // absolute path of <member>.pt (exists when loaded)
+  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
+  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+  int epochs = 0;                   // epochs trained; 0 for imported weights
+  std::string val_metric_name;      // loss | auc; empty when not trained here
+  std::optional<double> val_metric;
+  std::optional<double> test_accuracy;
+  std::optional<double> test_auc;
+  std::vector<double> test_recall;  // per class, in the manifest's class order
+  int best_epoch = 0;               // 1-based epoch whose weights were kept; 0 for imports
+};
+
+struct ModelsManifest {
+  std::filesystem::path file;       // the manifest.yaml read
+  std::string task;
+  std::vector<std::string> classes;
+  std::vector<ModelEntry> members;
+  std::string data_hash;            // "fnv1a64:<hex>" of the data manifest; empty for imports
+  uint64_t seed = 0;
+  std::string created;              // ISO 8601 UTC
+  std::string gradgate_version;
+  std::string data_path;            // the data set trained on, as given
+  std::optional<double> ensemble_test_accuracy;  // soft vote of all members on the test split
+  std::optional<double> ensemble_test_auc;
+  // Training settings as written (key -> value), for the record; not interpreted.
+  std::vector<std::pair<std::string, std::string>> training;
+
+  // Throws ModelError naming the manifest and the member when it is not listed.
+  const ModelEntry& member(const std::string& name) const;
+};
+
+// Reads and validates <dir>/manifest.yaml (or the file itself when `dir_or_file` is a file).
+// Throws ConfigError naming the file and the key (e.g. `members[2].input_side`) and what was
+// expected; a listed weights file that does not exist is an error naming it.
+ModelsManifest load_models_manifest(const std::filesystem::path& dir_or_file);
+
+// Writes `manifest` to <dir>/manifest.yaml atomically (temp file, then rename). Member files
+// are written relative to `dir`.
+void save_models_manifest(const ModelsManifest& manifest, const std::filesystem::path& dir);
+
+}  // namespace gradgate

@@ -1,0 +1,117 @@
+#pragma once
+// Training the members of an ensemble on one task (transfer learning or from scratch),
+// choosing each member's epoch on the validation split, reporting the test split, and
+// writing a models folder (<member>.pt + manifest.yaml) that ensemble-classify reads.
+// Also: turning torchvision state dicts into such a folder without training (import).
+// No torch in this header.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gradgate/task.h"
+
+namespace gradgate {
+
+// ---- metrics on class probabilities ----
+
+struct EvalMetrics {
+  int64_t count = 0;
+  double loss = 0.0;      // mean cross-entropy (class-weighted when the caller gives weights)
+  double accuracy = 0.0;  // share of argmax == label
+  // ROC AUC: two classes -> of class 1; more -> one-vs-rest macro average over the classes
+  // present with both positives and negatives. NaN when no class qualifies.
+  double auc = 0.0;
+  std::vector<double> recall;  // per class; NaN for a class absent from the labels
+};
+
+// `probs` is row-major [labels.size(), num_classes]. `class_weights` (optional, one per
+// class) weights the loss as torch's cross_entropy(weight=...) does.
+EvalMetrics compute_metrics(const std::vector<float>& probs, const std::vector<int64_t>& labels,
+                            int num_classes, const std::vector<double>& class_weights = {});
+// Rank-based ROC AUC (ties count half). NaN when all labels are equal.
+double roc_auc(const std::vector<float>& scores, const std::vector<bool>& positive);
+
+// ---- training ----
+
+struct TrainOptions {
+  std::vector<std::string> members;   // registry names; empty = the task's default members
+  std::string preset = "compact";     // full | compact | tiny (config/networks.yaml)
+  std::filesystem::path init_dir;     // <member>.pt torchvision state dicts; empty = from scratch
+  int freeze = 0;                     // leading parameter tensors kept fixed (with --init)
+  int epochs = 10;
+  int batch = 16;
+  double lr = 1e-3;
+  double weight_decay = 1e-4;
+  std::string optimizer = "adamw";    // adamw | sgd (momentum 0.9, nesterov)
+  double momentum = 0.9;
+  int warmup_epochs = 1;              // linear warm-up, then cosine decay to 0
+  int patience = 5;                   // epochs without validation improvement before stopping
+  std::string select = "loss";        // validation metric that picks the epoch: loss | auc
+  std::string balance = "loss";       // class balance: loss (weights) | sampler | none
+  bool augment = true;                // rotation +-7 deg, shift +-6 %, scale 0.9-1.1, brightness/contrast +-10 %
+  bool hflip = false;                 // chest X-rays are not mirror-symmetric: off by default
+  uint64_t seed = 1;
+  int threads = 0;                    // 0 = every core
+  int parallel_members = -1;          // members trained at once; -1 = automatic (see train.cpp)
+  int64_t cache_mb = 512;             // bound on preprocessed images kept in memory, all members
+  bool resume = true;                 // continue from <out>/checkpoints/<member>.ckpt
+  bool progress = true;               // progress line on stderr
+  int64_t max_train_batches = 0;      // > 0: stop each epoch after that many batches (tests)
+};
+
+struct MemberSummary {
+  std::string name;
+  int64_t input_side = 0;
+  double width = 1.0;
+  std::string file;          // weights file name inside the output folder
+  int epochs_run = 0;        // epochs trained in total (across resumes)
+  int best_epoch = 0;        // 1-based epoch whose weights were kept
+  double val_metric = 0.0;   // the selection metric at best_epoch
+  EvalMetrics val;
+  EvalMetrics test;
+  double train_seconds = 0.0;
+  double images_per_second = 0.0;  // training images (forward+backward) per second
+  bool resumed = false;            // continued from a checkpoint
+  std::vector<double> train_loss;  // per epoch run (mean training loss)
+  std::vector<double> val_history; // per epoch run (the selection metric)
+};
+
+struct TrainSummary {
+  std::vector<MemberSummary> members;
+  EvalMetrics ensemble_test;  // soft vote (mean probability) of all members
+  int parallel_members = 1;   // what the run used
+  double seconds = 0.0;
+  std::filesystem::path manifest;  // <out>/manifest.yaml
+};
+
+// Reads the data set (manifest.csv, folder tree or plain CSV) restricted to `task`,
+// validates it (every class has images in every split; no missing files; no labels the
+// task does not know in a data set whose labels are its own classes), trains every member
+// and writes <out>/<member>.pt and <out>/manifest.yaml. Throws DatasetError/ModelError/
+// ConfigError before any training when the input is bad.
+TrainSummary train_ensemble(const TaskSpec& task, const std::filesystem::path& data,
+                            const TrainOptions& options, const std::filesystem::path& out);
+
+// ---- import ----
+
+struct ImportOptions {
+  std::vector<std::string> members;  // empty = every <member>.pt in `from` named after a member
+  std::string preset = "full";
+};
+
+// Turns torchvision state dicts <from>/<member>.pt into a models folder for `task` (no
+// training): each is loaded strictly into the member built at `preset` with the task's class
+// count (a classifier of another shape is an error), saved as <out>/<member>.pt, and listed
+// in <out>/manifest.yaml. Returns the manifest path.
+std::filesystem::path import_members(const TaskSpec& task, const std::filesystem::path& from,
+                                     const ImportOptions& options,
+                                     const std::filesystem::path& out);
+
+// A task by name (config/tasks/<name>.yaml) or by the path of a task YAML file.
+TaskSpec resolve_task(const std::string& name_or_file);
+
+// 64-bit FNV-1a of a file's bytes as 16 hex digits; names the data a model was trained on.
+std::string fnv1a_file(const std::filesystem::path& file);
+
+}  // namespace gradgate

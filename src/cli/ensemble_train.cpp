@@ -1,0 +1,150 @@
+// ensemble-train: train the ensemble's members on a task (transfer learning or from
+// scratch) and write a models folder; `ensemble-train import` turns torchvision state dicts
+// into such a folder without training. Thin: the work is in gradgate/train.h.
+#include <boost/program_options.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
+#include <iostream>
+
+#include "gradgate/cli_common.h"
+#include "gradgate/error.h"
+#include "gradgate/train.h"
+
+namespace po = boost::program_options;
+using namespace gradgate;
+
+namespace {
+
+std::string fmt(double v) {
+  if (std::isnan(v)) return "  n/a";
+  char b[16];
+  std::snprintf(b, sizeof b, "%.3f", v);
+  return b;
+}
+
+void print_summary(const TaskSpec& task, const TrainSummary& s) {
+  std::cout << "member               side  width  epochs best  val       test-acc test-auc  recall ("
+            << join(task.classes, ", ") << ")   img/s\n";
+  for (const auto& m : s.members) {
+    char line[200];
+    std::snprintf(line, sizeof line, "%-20s %4lld  %5.3f  %6d %4d  %-8s  %-8s %-8s ", m.name.c_str(),
+                  static_cast<long long>(m.input_side), m.width, m.epochs_run, m.best_epoch,
+                  fmt(m.val_metric).c_str(), fmt(m.test.accuracy).c_str(), fmt(m.test.auc).c_str());
+    std::string rec;
+    for (double r : m.test.recall) rec += (rec.empty() ? "" : " ") + fmt(r);
+    std::cout << line << rec << "   " << fmt(m.images_per_second) << "\n";
+  }
+  std::string rec;
+  for (double r : s.ensemble_test.recall) rec += (rec.empty() ? "" : " ") + fmt(r);
+  std::cout << "soft-vote ensemble (" << s.members.size() << " members) on test: accuracy "
+            << fmt(s.ensemble_test.accuracy) << ", AUC " << fmt(s.ensemble_test.auc) << ", recall "
+            << rec << "\nwrote " << s.manifest.string() << " (" << fmt(s.seconds) << " s, "
+            << s.parallel_members << " member(s) at a time)\n";
+}
+
+int run_import(int argc, char** argv) {
+  std::string task, from, out, members;
+  ImportOptions io;
+  po::options_description opts(
+      "ensemble-train import --task T --from DIR --out DIR [options]\n\n"
+      "Turns torchvision state dicts DIR/<member>.pt (torch.save(model.state_dict(), f)) into a\n"
+      "models folder with a manifest, without training. Each classifier must already have the\n"
+      "task's class count.\nOptions");
+  // clang-format off
+  opts.add_options()
+    ("help,h", "print this help and exit")
+    ("task,t", po::value(&task)->required(), "task name (config/tasks/<T>.yaml) or a task YAML file")
+    ("from", po::value(&from)->required(), "folder of <member>.pt state dicts")
+    ("members", po::value(&members)->default_value(""), "comma-separated members (default: every <member>.pt found)")
+    ("preset", po::value(&io.preset)->default_value("full"), "size preset the weights were made at: full | compact | tiny")
+    ("out,o", po::value(&out)->required(), "output models folder");
+  // clang-format on
+  po::variables_map vm;
+  po::store(po::parse_command_line(argc, argv, opts), vm);
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  io.members = split_list(members);
+  const TaskSpec spec = resolve_task(task);
+  std::cout << "wrote " << import_members(spec, from, io, out).string() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // OpenMP threads that spin while waiting cost 10-60x on a busy 2-core machine (measured:
+  // darknet19/tiny 4 vs 253 images/s with 2 threads). The policy is read when libgomp loads,
+  // so it is set here and the tool restarts itself once.
+  if (!std::getenv("OMP_WAIT_POLICY")) {
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv);  // on failure: carry on with the default policy
+  }
+  try {
+    if (argc > 1 && std::string(argv[1]) == "import") return run_import(argc - 1, argv + 1);
+
+    std::string task, data, out, members, init;
+    TrainOptions o;
+    po::options_description opts(
+        "ensemble-train --task T --data MANIFEST|DIR --out DIR [options]\n"
+        "ensemble-train import --help\n\n"
+        "Trains each member on the task's train split, keeps the epoch that is best on the\n"
+        "validation split, reports the test split and the soft-vote ensemble, and writes\n"
+        "<member>.pt + manifest.yaml. Rerunning the same command resumes a killed run.\nOptions");
+    // clang-format off
+    opts.add_options()
+      ("help,h", "print this help and exit")
+      ("task,t", po::value(&task)->required(), "task name (config/tasks/<T>.yaml) or a task YAML file")
+      ("data,d", po::value(&data)->required(), "data set: manifest.csv, a folder holding one, a folder per class, or a CSV path,label")
+      ("out,o", po::value(&out)->required(), "output models folder")
+      ("preset", po::value(&o.preset)->default_value("compact"), "member size: full | compact | tiny")
+      ("members", po::value(&members)->default_value(""), "comma-separated members (default: the task's)")
+      ("init", po::value(&init)->default_value(""), "folder of torchvision state dicts <member>.pt to start from (classifier replaced)")
+      ("freeze", po::value(&o.freeze)->default_value(0), "keep the first N parameter tensors fixed")
+      ("epochs", po::value(&o.epochs)->default_value(10), "maximum epochs per member")
+      ("batch", po::value(&o.batch)->default_value(16), "images per batch")
+      ("lr", po::value(&o.lr)->default_value(1e-3), "peak learning rate")
+      ("weight-decay", po::value(&o.weight_decay)->default_value(1e-4), "weight decay")
+      ("optimizer", po::value(&o.optimizer)->default_value("adamw"), "adamw | sgd (momentum 0.9, Nesterov)")
+      ("warmup", po::value(&o.warmup_epochs)->default_value(1), "epochs of linear warm-up before the cosine decay")
+      ("patience", po::value(&o.patience)->default_value(5), "stop a member after N epochs without validation improvement")
+      ("select", po::value(&o.select)->default_value("loss"), "validation metric that picks the epoch: loss | auc")
+      ("balance", po::value(&o.balance)->default_value("loss"), "class balance: loss (weights) | sampler | none")
+      ("no-augment", "no augmentation")
+      ("hflip", "also flip horizontally at random (off: the heart is on the left)")
+      ("seed", po::value(&o.seed)->default_value(1), "random seed (initialisation, order, augmentation)")
+      ("threads", po::value(&o.threads)->default_value(0), "threads in all (0 = every core)")
+      ("parallel-members", po::value(&o.parallel_members)->default_value(-1, "auto"), "members trained at once, each on one thread (1 = one after another on all threads)")
+      ("cache-mb", po::value(&o.cache_mb)->default_value(512), "memory for preprocessed images, all members together")
+      ("restart", "ignore checkpoints of an earlier run and start again")
+      ("quiet,q", "no progress line");
+    // clang-format on
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    if (vm.count("help")) {
+      std::cout << opts << "\n";
+      return 0;
+    }
+    po::notify(vm);
+    o.members = split_list(members);
+    o.init_dir = init;
+    o.augment = !vm.count("no-augment");
+    o.hflip = vm.count("hflip") > 0;
+    o.resume = !vm.count("restart");
+    o.progress = !vm.count("quiet");
+    const TaskSpec spec = resolve_task(task);
+    print_summary(spec, train_ensemble(spec, data, o, out));
+    return 0;
+  } catch (const po::error& e) {
+    std::cerr << "ensemble-train: " << e.what() << "\n(see ensemble-train --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "ensemble-train: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,85 @@
+#include "train/compat.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "gradgate/error.h"
+#include "gradgate/zoo/registry.h"
+
+#include "gradgate/config.h"
+#include "gradgate/dataset.h"
+#include "gradgate/image.h"
+#include "gradgate/zoo/weights.h"
+
+namespace gradgate::train_detail {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool looks_like_file(const std::string& s) {
+  return s.find('/') != std::string::npos || (s.size() > 5 && s.substr(s.size() - 5) == ".yaml") ||
+         (s.size() > 4 && s.substr(s.size() - 4) == ".yml");
+}
+
+}  // namespace
+
+TaskSpec load_task_spec(const std::string& name_or_file) {
+  if (looks_like_file(name_or_file)) return load_task_config(name_or_file).task;
+  return load_task(name_or_file).task;
+}
+
+std::vector<std::string> task_default_members(const std::string& task_name) {
+  try {
+    return load_task(task_name).ensemble.members;
+  } catch (const ConfigError&) {
+    return member_names();
+  }
+}
+
+PresetInfo preset_of(const std::string& member, const std::string& preset) {
+  const auto global = load_global_config();
+  const auto nets = load_networks_config(global.networks_file);
+  const auto p = nets.preset(member, preset);
+  return {p.input_side, p.width};
+}
+
+Norm normalization() {
+  Norm n;
+  const auto global = load_global_config();
+  const auto nets = load_networks_config(global.networks_file);
+  n.mean = nets.normalization.mean;
+  n.std = nets.normalization.std;
+  return n;
+}
+
+RawData read_raw_data(const fs::path& data) {
+  RawData out;
+  auto ds = open_dataset(data);
+  out.format = ds->format();
+  auto reader = ds->reader();
+  Sample s;
+  while (reader->next(s))
+    out.samples.push_back({s.image, s.diagnosis, s.source, static_cast<int>(s.split)});
+  return out;
+}
+
+cv::Mat load_gray_image(const fs::path& path) {
+  return load_gray(path);
+}
+
+void save_weights(torch::nn::Module& model, const fs::path& path) {
+  save_state_dict(model, path.string());
+}
+
+std::string load_weights(torch::nn::Module& model, const fs::path& path, bool transfer) {
+  LoadOptions o;
+  o.skip_classifier_if_mismatch = transfer;
+  const auto r = load_torchvision_state_dict(model, path.string(), o);
+  std::string s = std::to_string(r.loaded.size()) + " tensors from " + path.string();
+  if (!r.skipped_classifier.empty())
+    s += " (classifier skipped: " + std::to_string(r.skipped_classifier.size()) + " tensors)";
+  return s;
+}
+
+}  // namespace gradgate::train_detail

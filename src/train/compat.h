@@ -1,0 +1,54 @@
+#pragma once
+// What training needs from the other stages (task/preset configuration, data set reading,
+// image loading, weight files), behind one small private interface. Private to src/train.
+#include <torch/torch.h>
+
+#include <array>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "gradgate/task.h"
+
+namespace gradgate::train_detail {
+
+struct PresetInfo {
+  int64_t input_side = 0;
+  double width = 1.0;
+};
+
+struct Norm {
+  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
+  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+};
+
+// One sample of a data set, before the task is applied. split: 0 train, 1 val, 2 test.
+struct RawSample {
+  std::filesystem::path image;  // absolute
+  std::string diagnosis;
+  std::string source;
+  int split = 0;
+};
+
+struct RawData {
+  std::string format;  // manifest | tree | csv
+  std::vector<RawSample> samples;
+};
+
+TaskSpec load_task_spec(const std::string& name_or_file);
+std::vector<std::string> task_default_members(const std::string& task_name);
+PresetInfo preset_of(const std::string& member, const std::string& preset);
+Norm normalization();
+RawData read_raw_data(const std::filesystem::path& data);
+// CV_32FC1 in [0,1]; throws ImageError naming the file.
+cv::Mat load_gray_image(const std::filesystem::path& path);
+// Atomic (temp file, then rename).
+void save_weights(torch::nn::Module& model, const std::filesystem::path& path);
+// Loads a torchvision state dict. `transfer`: a classifier of another shape is skipped.
+// Returns a one-line description of what was loaded.
+std::string load_weights(torch::nn::Module& model, const std::filesystem::path& path,
+                         bool transfer);
+
+}  // namespace gradgate::train_detail

@@ -1,0 +1,379 @@
+#include "train/member_trainer.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "gradgate/error.h"
+#include "gradgate/zoo/registry.h"
+
+namespace gradgate::train_detail {
+
+namespace fs = std::filesystem;
+namespace F = torch::nn::functional;
+using Clock = std::chrono::steady_clock;
+
+std::mutex& torch_rng_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+fs::path checkpoint_path(const fs::path& out, const std::string& member) {
+  return out / "checkpoints" / (member + ".ckpt");
+}
+
+namespace {
+
+uint64_t name_hash(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+// Parameters then buffers, in registration order: the model's full state as a list.
+std::vector<torch::Tensor> state_tensors(torch::nn::Module& m) {
+  std::vector<torch::Tensor> v = m.parameters();
+  for (auto& b : m.buffers()) v.push_back(b);
+  return v;
+}
+
+std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
+  std::vector<torch::Tensor> v;
+  for (auto& t : state_tensors(m)) v.push_back(t.detach().clone());
+  return v;
+}
+
+void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& saved) {
+  torch::NoGradGuard no_grad;
+  auto live = state_tensors(m);
+  if (live.size() != saved.size())
+    throw ModelError("saved state has " + std::to_string(saved.size()) + " tensors, the member " +
+                     std::to_string(live.size()));
+  for (std::size_t i = 0; i < live.size(); ++i) live[i].copy_(saved[i]);
+}
+
+// lr at optimisation step `step` of `total`: linear warm-up, then cosine decay to 0.
+double lr_at(double base, int64_t step, int64_t warmup, int64_t total) {
+  if (warmup > 0 && step < warmup) return base * static_cast<double>(step + 1) / warmup;
+  const double t = static_cast<double>(step - warmup) / std::max<int64_t>(1, total - warmup);
+  return base * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, t)));
+}
+
+void set_blas_threads(int n) {
+  // OpenBLAS keeps its own pool; members trained in parallel must not each fan out over it.
+  using Fn = void (*)(int);
+  static Fn fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (fn) fn(n);
+}
+
+struct State {
+  int epoch = 0;        // epochs completed
+  int best_epoch = 0;   // 1-based, 0 = none yet
+  double best = 0.0;    // selection metric at best_epoch
+  int bad_epochs = 0;   // epochs since the last improvement
+  int64_t step = 0;     // optimisation steps done
+  bool finished = false;
+  double seconds = 0.0;   // training time so far (all sessions)
+  int64_t images = 0;     // training images processed so far
+  std::vector<double> history;  // selection metric per epoch
+  std::vector<double> train_loss;  // mean training loss per epoch
+};
+
+void save_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Module& model,
+                     const std::vector<torch::Tensor>& best, torch::optim::Optimizer& opt,
+                     const State& st) {
+  torch::serialize::OutputArchive a;
+  a.write("tag", c10::IValue(tag));
+  torch::serialize::OutputArchive m, b, o;
+  model.save(m);
+  a.write("model", m);
+  for (std::size_t i = 0; i < best.size(); ++i) b.write("t" + std::to_string(i), best[i]);
+  a.write("best", b);
+  opt.save(o);
+  a.write("optimizer", o);
+  a.write("epoch", c10::IValue(static_cast<int64_t>(st.epoch)));
+  a.write("best_epoch", c10::IValue(static_cast<int64_t>(st.best_epoch)));
+  a.write("best_metric", c10::IValue(st.best));
+  a.write("bad_epochs", c10::IValue(static_cast<int64_t>(st.bad_epochs)));
+  a.write("step", c10::IValue(st.step));
+  a.write("finished", c10::IValue(st.finished));
+  a.write("seconds", c10::IValue(st.seconds));
+  a.write("images", c10::IValue(st.images));
+  a.write("history", torch::tensor(st.history, torch::kFloat64));
+  a.write("train_loss", torch::tensor(st.train_loss, torch::kFloat64));
+  a.write("torch_rng", torch::globalContext().defaultGenerator(torch::kCPU).get_state());
+  // Temp file then rename: a kill mid-write leaves the previous checkpoint intact, and a
+  // .tmp file is never read.
+  const fs::path tmp = path.string() + ".tmp";
+  a.save_to(tmp.string());
+  fs::rename(tmp, path);
+}
+
+bool load_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Module& model,
+                     std::vector<torch::Tensor>& best, torch::optim::Optimizer& opt, State& st) {
+  if (!fs::exists(path)) return false;
+  torch::serialize::InputArchive a;
+  try {
+    a.load_from(path.string());
+  } catch (const std::exception& e) {
+    throw ModelError("checkpoint " + path.string() + " cannot be read (" + e.what() +
+                     "); delete it to start this member again");
+  }
+  c10::IValue v;
+  a.read("tag", v);
+  if (v.toStringRef() != tag)
+    throw ModelError("checkpoint " + path.string() +
+                     " was written by a run with other settings; rerun with the same command, "
+                     "or use --restart (or delete it) to start again.\n  checkpoint: " +
+                     v.toStringRef() + "\n  this run:   " + tag);
+  torch::serialize::InputArchive m, b, o;
+  a.read("model", m);
+  model.load(m);
+  a.read("best", b);
+  best = state_tensors(model);
+  for (std::size_t i = 0; i < best.size(); ++i) {
+    torch::Tensor t;
+    b.read("t" + std::to_string(i), t);
+    best[i] = t;
+  }
+  a.read("optimizer", o);
+  opt.load(o);
+  auto geti = [&](const char* k) {
+    c10::IValue x;
+    a.read(k, x);
+    return x;
+  };
+  st.epoch = static_cast<int>(geti("epoch").toInt());
+  st.best_epoch = static_cast<int>(geti("best_epoch").toInt());
+  st.best = geti("best_metric").toDouble();
+  st.bad_epochs = static_cast<int>(geti("bad_epochs").toInt());
+  st.step = geti("step").toInt();
+  st.finished = geti("finished").toBool();
+  st.seconds = geti("seconds").toDouble();
+  st.images = geti("images").toInt();
+  torch::Tensor h, rng;
+  a.read("history", h);
+  st.history.assign(h.data_ptr<double>(), h.data_ptr<double>() + h.numel());
+  a.read("train_loss", h);
+  st.train_loss.assign(h.data_ptr<double>(), h.data_ptr<double>() + h.numel());
+  a.read("torch_rng", rng);
+  std::lock_guard<std::mutex> lock(torch_rng_mutex());
+  auto gen = torch::globalContext().defaultGenerator(torch::kCPU);
+  gen.set_state(rng);
+  return true;
+}
+
+}  // namespace
+
+Member build_member(const std::string& name, const PresetInfo& preset, int64_t classes,
+                    const fs::path& init, uint64_t seed, std::string* log) {
+  std::lock_guard<std::mutex> lock(torch_rng_mutex());
+  torch::manual_seed(mix_seed(seed, name_hash(name), 0x1417));
+  MemberOptions mo;
+  mo.num_classes = classes;
+  mo.width = preset.width;
+  mo.input_side = preset.input_side;
+  Member m = make_member(name, mo);
+  if (!init.empty()) {
+    const fs::path file = init / (name + ".pt");
+    if (!fs::exists(file))
+      throw ModelError("--init: no starting weights for member '" + name + "': " + file.string() +
+                       " does not exist");
+    std::string what = load_weights(*m, file, /*transfer=*/true);
+    m->reset_classifier(classes);  // a fresh classifier for the task's classes
+    if (log) *log = what;
+  }
+  return m;
+}
+
+std::vector<float> predict(const Member& member, Feeder& feeder, int batch, bool parallel_load) {
+  torch::NoGradGuard no_grad;
+  member->eval();
+  std::vector<float> probs;
+  for (std::size_t start = 0; start < feeder.size(); start += batch) {
+    std::vector<std::size_t> idx;
+    for (std::size_t i = start; i < std::min(feeder.size(), start + batch); ++i) idx.push_back(i);
+    auto p = torch::softmax(member->forward(feeder.batch(idx, nullptr, 0, parallel_load)), 1)
+                 .contiguous();
+    probs.insert(probs.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+  }
+  return probs;
+}
+
+MemberOutcome train_member(const MemberJob& job, const TaskData& data, const TrainOptions& opt,
+                           const fs::path& out, Progress& progress) {
+  torch::set_num_threads(job.intra_threads);
+  set_blas_threads(job.intra_threads);
+  const int64_t k = static_cast<int64_t>(data.classes.size());
+  const uint64_t mh = name_hash(job.name);
+  std::string init_log;
+  Member model = build_member(job.name, job.preset, k, opt.init_dir, opt.seed, &init_log);
+  if (!init_log.empty()) progress.note(job.name + ": loaded " + init_log);
+
+  // Freezing: the first `freeze` parameter tensors (the stem and early blocks) keep their
+  // starting values; meant for --init.
+  auto named = model->named_parameters();
+  if (opt.freeze > static_cast<int>(named.size()))
+    throw ConfigError("--freeze " + std::to_string(opt.freeze) + ": member '" + job.name +
+                      "' has only " + std::to_string(named.size()) + " parameter tensors");
+  std::vector<torch::Tensor> trainable;
+  for (std::size_t i = 0; i < named.size(); ++i) {
+    if (static_cast<int>(i) < opt.freeze)
+      named[i].value().set_requires_grad(false);
+    else
+      trainable.push_back(named[i].value());
+  }
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  if (opt.optimizer == "adamw")
+    optimizer = std::make_unique<torch::optim::AdamW>(
+        trainable, torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
+  else if (opt.optimizer == "sgd")
+    optimizer = std::make_unique<torch::optim::SGD>(
+        trainable, torch::optim::SGDOptions(opt.lr)
+                       .momentum(opt.momentum)
+                       .nesterov(true)
+                       .weight_decay(opt.weight_decay));
+  else
+    throw ConfigError("--optimizer '" + opt.optimizer + "': expected adamw or sgd");
+
+  // Class balance: weights n / (k * n_c) in the loss, or a sampler drawing classes equally.
+  const auto& counts = data.counts[0];
+  const double n_train = static_cast<double>(data.split[0].size());
+  std::vector<double> class_w(k, 1.0);
+  if (opt.balance == "loss")
+    for (int64_t c = 0; c < k; ++c) class_w[c] = n_train / (k * static_cast<double>(counts[c]));
+  torch::Tensor class_w_t = torch::tensor(class_w, torch::kFloat64).to(torch::kFloat32);
+
+  Feeder train_f(data.split[0], job.preset.input_side, job.norm, job.cache_bytes * 7 / 10);
+  Feeder val_f(data.split[1], job.preset.input_side, job.norm, job.cache_bytes * 3 / 20);
+  Feeder test_f(data.split[2], job.preset.input_side, job.norm, job.cache_bytes * 3 / 20);
+  AugmentSpec aug;
+  aug.enabled = opt.augment;
+  aug.hflip = opt.hflip;
+
+  const std::size_t n = data.split[0].size();
+  int64_t batches = static_cast<int64_t>((n + opt.batch - 1) / opt.batch);
+  // A last batch of one image would break batch normalisation in training mode: dropped.
+  if (n % opt.batch == 1 && batches > 1) --batches;
+  if (opt.max_train_batches > 0) batches = std::min(batches, opt.max_train_batches);
+  const int64_t total_steps = batches * opt.epochs, warmup = batches * opt.warmup_epochs;
+
+  const fs::path ckpt = checkpoint_path(out, job.name);
+  fs::create_directories(ckpt.parent_path());
+  State st;
+  std::vector<torch::Tensor> best = snapshot(*model);
+  MemberOutcome result;
+  result.summary.resumed = opt.resume && load_checkpoint(ckpt, job.config_tag, *model, best, *optimizer, st);
+  if (result.summary.resumed)
+    progress.note(job.name + ": resuming from " + ckpt.string() + " after epoch " +
+                  std::to_string(st.epoch) + (st.finished ? " (finished)" : ""));
+  const bool higher_better = opt.select == "auc";
+
+  while (!st.finished && st.epoch < opt.epochs) {
+    const int epoch = st.epoch;  // 0-based
+    const auto t0 = Clock::now();
+    // Every random choice of this epoch comes from (seed, member, epoch): a resumed run draws
+    // exactly what the uninterrupted run would have.
+    {
+      std::lock_guard<std::mutex> lock(torch_rng_mutex());
+      torch::manual_seed(mix_seed(opt.seed, mh, epoch + 1, 0xd209));
+    }
+    std::mt19937_64 rng(mix_seed(opt.seed, mh, epoch + 1, 0x5bf1));
+    std::vector<std::size_t> order(n);
+    if (opt.balance == "sampler") {
+      std::vector<double> w(n);
+      for (std::size_t i = 0; i < n; ++i) w[i] = 1.0 / counts[data.split[0][i].label];
+      std::discrete_distribution<std::size_t> pick(w.begin(), w.end());
+      for (auto& o : order) o = pick(rng);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) order[i] = i;
+      for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+    }
+    model->train();
+    double loss_sum = 0.0;
+    int64_t seen = 0;
+    for (int64_t b = 0; b < batches; ++b) {
+      std::vector<std::size_t> idx(order.begin() + b * opt.batch,
+                                   order.begin() + std::min<std::size_t>(n, (b + 1) * opt.batch));
+      torch::Tensor x = train_f.batch(idx, &aug, mix_seed(opt.seed, mh, epoch + 1, b), job.parallel_load);
+      std::vector<int64_t> ys;
+      for (auto i : idx) ys.push_back(data.split[0][i].label);
+      torch::Tensor y = torch::tensor(ys, torch::kInt64);
+      for (auto& g : optimizer->param_groups())
+        g.options().set_lr(lr_at(opt.lr, st.step, warmup, total_steps));
+      optimizer->zero_grad();
+      auto logits = model->forward(x);
+      auto loss = opt.balance == "loss"
+                      ? F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().weight(class_w_t))
+                      : F::cross_entropy(logits, y);
+      loss.backward();
+      optimizer->step();
+      ++st.step;
+      loss_sum += loss.item<double>() * idx.size();
+      seen += static_cast<int64_t>(idx.size());
+      const double el = std::chrono::duration<double>(Clock::now() - t0).count();
+      const double per_batch = el / (b + 1);
+      progress.batch(job.name, epoch + 1, opt.epochs, static_cast<int>(b + 1),
+                     static_cast<int>(batches), loss_sum / seen,
+                     per_batch * ((batches - b - 1) + batches * (opt.epochs - epoch - 1)));
+    }
+    const double train_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    auto vp = predict(model, val_f, opt.batch, job.parallel_load);
+    std::vector<int64_t> vl;
+    for (const auto& it : data.split[1]) vl.push_back(it.label);
+    const EvalMetrics vm =
+        compute_metrics(vp, vl, static_cast<int>(k), opt.balance == "loss" ? class_w : std::vector<double>{});
+    const double metric = higher_better ? vm.auc : vm.loss;
+    st.history.push_back(metric);
+    st.train_loss.push_back(loss_sum / std::max<int64_t>(1, seen));
+    const bool improved = st.best_epoch == 0 || (higher_better ? metric > st.best : metric < st.best);
+    if (improved) {
+      st.best = metric;
+      st.best_epoch = epoch + 1;
+      st.bad_epochs = 0;
+      best = snapshot(*model);
+    } else {
+      ++st.bad_epochs;
+    }
+    st.epoch = epoch + 1;
+    st.seconds += train_seconds;
+    st.images += seen;
+    if (st.epoch >= opt.epochs || st.bad_epochs >= opt.patience) st.finished = true;
+    save_checkpoint(ckpt, job.config_tag, *model, best, *optimizer, st);
+    const double epoch_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    const int left = st.finished ? 0 : opt.epochs - st.epoch;
+    progress.epoch(job.name, st.epoch, opt.epochs, loss_sum / std::max<int64_t>(1, seen),
+                   opt.select, metric, epoch_s * (left + job.members_after * opt.epochs));
+    if (st.bad_epochs >= opt.patience && st.epoch < opt.epochs)
+      progress.note(job.name + ": early stop after epoch " + std::to_string(st.epoch) + " (no " +
+                    opt.select + " improvement for " + std::to_string(opt.patience) + " epochs)");
+  }
+  progress.finish(job.name);
+
+  restore(*model, best);
+  save_weights(*model, out / (job.name + ".pt"));
+  auto& s = result.summary;
+  s.name = job.name;
+  s.input_side = job.preset.input_side;
+  s.width = job.preset.width;
+  s.file = job.name + ".pt";
+  s.epochs_run = st.epoch;
+  s.best_epoch = st.best_epoch;
+  s.val_metric = st.best;
+  s.train_seconds = st.seconds;
+  s.train_loss = st.train_loss;
+  s.val_history = st.history;
+  s.images_per_second = st.seconds > 0 ? st.images / st.seconds : 0.0;
+  std::vector<int64_t> vl, tl;
+  for (const auto& it : data.split[1]) vl.push_back(it.label);
+  for (const auto& it : data.split[2]) tl.push_back(it.label);
+  s.val = compute_metrics(predict(model, val_f, opt.batch, job.parallel_load), vl, static_cast<int>(k));
+  result.test_probs = predict(model, test_f, opt.batch, job.parallel_load);
+  s.test = compute_metrics(result.test_probs, tl, static_cast<int>(k));
+  return result;
+}
+
+}  // namespace gradgate::train_detail

@@ -1,0 +1,53 @@
+#pragma once
+// Training one member: the epoch loop, validation, early stopping and the per-epoch
+// checkpoint that makes a killed run resumable. Private to src/train.
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "gradgate/train.h"
+#include "gradgate/zoo/member.h"
+#include "train/compat.h"
+#include "train/progress.h"
+#include "train/train_data.h"
+
+namespace gradgate::train_detail {
+
+struct MemberJob {
+  std::string name;
+  PresetInfo preset;
+  Norm norm;
+  int intra_threads = 1;    // torch intra-op threads for this member
+  bool parallel_load = true;  // load a batch's images with TBB
+  int64_t cache_bytes = 0;  // bound for this member's image cache (train + val + test)
+  int members_after = 0;    // members queued behind this one (for the time-left estimate)
+  std::string config_tag;   // everything that must match for a checkpoint to be resumed
+};
+
+struct MemberOutcome {
+  MemberSummary summary;
+  std::vector<float> test_probs;  // [test size, classes] row-major
+};
+
+// The mutex that serialises seeding torch's global generator and building/initialising a
+// member, so that members built in parallel get the same weights as one after another.
+std::mutex& torch_rng_mutex();
+
+// Builds the member for `classes` outputs at its preset; `init` (may be empty) is a
+// torchvision state dict loaded with the classifier skipped, then the classifier is reset.
+Member build_member(const std::string& name, const PresetInfo& preset, int64_t classes,
+                    const std::filesystem::path& init, uint64_t seed, std::string* log);
+
+MemberOutcome train_member(const MemberJob& job, const TaskData& data, const TrainOptions& options,
+                           const std::filesystem::path& out, Progress& progress);
+
+// Softmax probabilities of `model` on `items` in order, [items, classes] row-major.
+std::vector<float> predict(const Member& member, Feeder& feeder, int batch,
+                           bool parallel_load);
+
+std::filesystem::path checkpoint_path(const std::filesystem::path& out, const std::string& member);
+
+}  // namespace gradgate::train_detail

@@ -1,0 +1,287 @@
+// ensemble-train's library side: validation of the input, the member schedule (in parallel
+// or one after another), the soft-vote ensemble on the test split and the models folder.
+#include "gradgate/train.h"
+
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+#include <thread>
+
+#include "gradgate/error.h"
+#include "gradgate/models_manifest.h"
+#include "gradgate/zoo/registry.h"
+#include "train/compat.h"
+#include "train/member_trainer.h"
+#include "train/progress.h"
+#include "train/train_data.h"
+
+#ifndef GRADGATE_VERSION
+#define GRADGATE_VERSION "0.1.0"
+#endif
+
+namespace gradgate {
+
+namespace fs = std::filesystem;
+using namespace train_detail;
+
+TaskSpec resolve_task(const std::string& name_or_file) { return load_task_spec(name_or_file); }
+
+std::string fnv1a_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw DatasetError("cannot read " + file.string() + " to hash it");
+  uint64_t h = 1469598103934665603ULL;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i)
+      h = (h ^ static_cast<unsigned char>(buf[i])) * 1099511628211ULL;
+    if (!in) break;
+  }
+  std::ostringstream s;
+  s << std::hex << std::setw(16) << std::setfill('0') << h;
+  return s.str();
+}
+
+namespace {
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// What identifies the data: the manifest/CSV file's bytes, or for a folder tree the list of
+// its images and labels in order.
+std::string data_hash(const fs::path& data, const TaskData& td) {
+  fs::path file = data;
+  if (fs::is_directory(data) && fs::exists(data / "manifest.csv")) file = data / "manifest.csv";
+  if (fs::is_regular_file(file)) return "fnv1a64:" + fnv1a_file(file);
+  uint64_t h = 1469598103934665603ULL;
+  for (const auto& split : td.split)
+    for (const auto& it : split)
+      for (unsigned char c : it.image.string() + "," + std::to_string(it.label) + "\n")
+        h = (h ^ c) * 1099511628211ULL;
+  std::ostringstream s;
+  s << "fnv1a64-list:" << std::hex << std::setw(16) << std::setfill('0') << h;
+  return s.str();
+}
+
+void check_options(const TrainOptions& o) {
+  auto bad = [](const std::string& opt, const std::string& what) {
+    throw ConfigError("--" + opt + ": " + what);
+  };
+  if (o.epochs < 1) bad("epochs", "expected at least 1");
+  if (o.batch < 2) bad("batch", "expected at least 2 (batch normalisation needs 2 images)");
+  if (!(o.lr > 0)) bad("lr", "expected a positive learning rate");
+  if (o.optimizer != "adamw" && o.optimizer != "sgd") bad("optimizer", "expected adamw or sgd");
+  if (o.select != "loss" && o.select != "auc") bad("select", "expected loss or auc");
+  if (o.balance != "loss" && o.balance != "sampler" && o.balance != "none")
+    bad("balance", "expected loss, sampler or none");
+  if (o.freeze < 0) bad("freeze", "expected 0 or more");
+  if (o.patience < 1) bad("patience", "expected at least 1");
+  if (o.warmup_epochs < 0) bad("warmup", "expected 0 or more");
+  if (o.cache_mb < 0) bad("cache-mb", "expected 0 or more");
+  if (!o.init_dir.empty() && !fs::is_directory(o.init_dir))
+    bad("init", o.init_dir.string() + " is not a folder");
+}
+
+std::string tag_of(const std::string& member, const PresetInfo& p, const TrainOptions& o,
+                   const std::string& preset, const std::string& hash) {
+  std::ostringstream s;
+  s << "member=" << member << " preset=" << preset << " side=" << p.input_side << " width=" << p.width
+    << " epochs=" << o.epochs << " batch=" << o.batch << " lr=" << o.lr << " wd=" << o.weight_decay
+    << " optimizer=" << o.optimizer << " momentum=" << o.momentum << " warmup=" << o.warmup_epochs
+    << " patience=" << o.patience << " select=" << o.select << " balance=" << o.balance
+    << " augment=" << o.augment << " hflip=" << o.hflip << " seed=" << o.seed
+    << " init=" << o.init_dir.string() << " freeze=" << o.freeze
+    << " max_train_batches=" << o.max_train_batches << " data=" << hash;
+  return s.str();
+}
+
+}  // namespace
+
+TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const TrainOptions& options,
+                            const fs::path& out) {
+  const auto t_start = std::chrono::steady_clock::now();
+  check_options(options);
+  TrainOptions opt = options;
+  if (opt.members.empty()) opt.members = task_default_members(task.name);
+  for (const auto& m : opt.members) member_info(m);  // unknown names fail here, listed
+  const Norm norm = normalization();
+  std::vector<PresetInfo> presets;
+  for (const auto& m : opt.members) presets.push_back(preset_of(m, opt.preset));
+
+  // Everything about the input is checked before the first member starts.
+  const TaskData td = collect_task_data(task, data);
+  const std::string hash = data_hash(data, td);
+  fs::create_directories(out);
+  if (!opt.resume) fs::remove_all(out / "checkpoints");
+
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = opt.threads > 0 ? opt.threads : cores;
+  const int n_members = static_cast<int>(opt.members.size());
+  // Automatic: one member per core when there are several members (measured faster on
+  // small presets: see docs/architecture.md, "training"); a single member gets every core.
+  int parallel = opt.parallel_members;
+  if (parallel < 0) parallel = opt.preset == "full" ? 1 : threads;
+  parallel = std::max(1, std::min({parallel, n_members, threads}));
+
+  Progress progress(opt.progress);
+  progress.note("ensemble-train: task " + task.name + ", " + std::to_string(n_members) +
+                " members at preset " + opt.preset + "; train/val/test " +
+                std::to_string(td.split[0].size()) + "/" + std::to_string(td.split[1].size()) + "/" +
+                std::to_string(td.split[2].size()) + " images; " + std::to_string(parallel) +
+                " member(s) at a time, " + std::to_string(parallel > 1 ? 1 : threads) +
+                " thread(s) each");
+
+  std::vector<MemberOutcome> outcomes(n_members);
+  std::vector<MemberJob> jobs(n_members);
+  const int64_t cache_total = opt.cache_mb * 1024 * 1024;
+  for (int i = 0; i < n_members; ++i) {
+    auto& j = jobs[i];
+    j.name = opt.members[i];
+    j.preset = presets[i];
+    j.norm = norm;
+    j.intra_threads = parallel > 1 ? 1 : threads;
+    j.parallel_load = parallel == 1;
+    j.cache_bytes = cache_total / parallel;  // members running at once share the bound
+    j.members_after = parallel > 1 ? 0 : n_members - i - 1;
+    j.config_tag = tag_of(j.name, j.preset, opt, opt.preset, hash);
+  }
+  if (parallel == 1) {
+    for (int i = 0; i < n_members; ++i) outcomes[i] = train_member(jobs[i], td, opt, out, progress);
+  } else {
+    // One arena slot per member at a time; each member uses one torch thread, so the
+    // arena and torch never oversubscribe the cores. Results land in their own slots.
+    std::vector<std::exception_ptr> errors(n_members);
+    tbb::task_arena arena(parallel);
+    arena.execute([&] {
+      tbb::parallel_for(0, n_members, 1, [&](int i) {
+        try {
+          outcomes[i] = train_member(jobs[i], td, opt, out, progress);
+        } catch (...) {
+          errors[i] = std::current_exception();
+        }
+      }, tbb::simple_partitioner());
+    });
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+    torch::set_num_threads(threads);
+  }
+
+  TrainSummary summary;
+  summary.parallel_members = parallel;
+  const int k = task.num_classes();
+  std::vector<float> vote(td.split[2].size() * k, 0.0f);
+  for (const auto& o : outcomes) {
+    summary.members.push_back(o.summary);
+    for (std::size_t i = 0; i < vote.size(); ++i) vote[i] += o.test_probs[i] / n_members;
+  }
+  std::vector<int64_t> test_labels;
+  for (const auto& it : td.split[2]) test_labels.push_back(it.label);
+  summary.ensemble_test = compute_metrics(vote, test_labels, k);
+
+  ModelsManifest mm;
+  mm.task = task.name;
+  mm.classes = task.classes;
+  mm.data_hash = hash;
+  mm.data_path = data.string();
+  mm.seed = opt.seed;
+  mm.created = utc_now();
+  mm.gradgate_version = GRADGATE_VERSION;
+  mm.ensemble_test_accuracy = summary.ensemble_test.accuracy;
+  mm.ensemble_test_auc = summary.ensemble_test.auc;
+  auto num = [](double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+  };
+  mm.training = {{"epochs", std::to_string(opt.epochs)}, {"batch", std::to_string(opt.batch)},
+                 {"lr", num(opt.lr)}, {"weight_decay", num(opt.weight_decay)},
+                 {"optimizer", opt.optimizer}, {"warmup_epochs", std::to_string(opt.warmup_epochs)},
+                 {"patience", std::to_string(opt.patience)}, {"select", opt.select},
+                 {"balance", opt.balance}, {"augment", opt.augment ? "true" : "false"},
+                 {"hflip", opt.hflip ? "true" : "false"}, {"init", opt.init_dir.string()},
+                 {"freeze", std::to_string(opt.freeze)}};
+  for (int i = 0; i < n_members; ++i) {
+    const auto& s = summary.members[i];
+    ModelEntry e;
+    e.name = s.name;
+    e.preset = opt.preset;
+    e.input_side = s.input_side;
+    e.width = s.width;
+    e.file = out / s.file;
+    e.mean = norm.mean;
+    e.std = norm.std;
+    e.epochs = s.epochs_run;
+    e.best_epoch = s.best_epoch;
+    e.val_metric_name = opt.select;
+    e.val_metric = s.val_metric;
+    e.test_accuracy = s.test.accuracy;
+    e.test_auc = s.test.auc;
+    e.test_recall = s.test.recall;
+    mm.members.push_back(e);
+  }
+  save_models_manifest(mm, out);
+  summary.manifest = out / "manifest.yaml";
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  return summary;
+}
+
+fs::path import_members(const TaskSpec& task, const fs::path& from, const ImportOptions& options,
+                        const fs::path& out) {
+  if (!fs::is_directory(from)) throw ModelError("--from: " + from.string() + " is not a folder");
+  std::vector<std::string> members = options.members;
+  if (members.empty()) {
+    for (const auto& name : member_names())
+      if (fs::exists(from / (name + ".pt"))) members.push_back(name);
+    if (members.empty())
+      throw ModelError(from.string() + ": no <member>.pt state dicts named after a member (e.g. resnet18.pt)");
+  }
+  const Norm norm = normalization();
+  ModelsManifest mm;
+  mm.task = task.name;
+  mm.classes = task.classes;
+  mm.created = utc_now();
+  mm.gradgate_version = GRADGATE_VERSION;
+  fs::create_directories(out);
+  for (const auto& name : members) {
+    const fs::path file = from / (name + ".pt");
+    if (!fs::exists(file)) throw ModelError("import: " + file.string() + " does not exist");
+    const PresetInfo p = preset_of(name, options.preset);
+    MemberOptions mo;
+    mo.num_classes = task.num_classes();
+    mo.width = p.width;
+    mo.input_side = p.input_side;
+    Member m = make_member(name, mo);
+    try {
+      load_weights(*m, file, /*transfer=*/false);  // strict: the classifier must fit the task
+    } catch (const ModelError& e) {
+      throw ModelError("import of " + file.string() + " for task '" + task.name + "' (" +
+                       std::to_string(task.num_classes()) + " classes) at preset " +
+                       options.preset + " failed: " + e.what());
+    }
+    save_weights(*m, out / (name + ".pt"));
+    ModelEntry e;
+    e.name = name;
+    e.preset = options.preset;
+    e.input_side = p.input_side;
+    e.width = p.width;
+    e.file = out / (name + ".pt");
+    e.mean = norm.mean;
+    e.std = norm.std;
+    mm.members.push_back(e);
+  }
+  save_models_manifest(mm, out);
+  return out / "manifest.yaml";
+}
+
+}  // namespace gradgate

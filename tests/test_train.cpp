@@ -1,0 +1,337 @@
+// ensemble-train: metrics, training on phantoms (tiny preset), the models manifest,
+// resuming a killed run, bad input, determinism and the torchvision import.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "gradgate/error.h"
+#include "gradgate/models_manifest.h"
+#include "gradgate/phantom.h"
+#include "gradgate/train.h"
+#include "gradgate/zoo/registry.h"
+#include "test_util.h"
+#include "train/compat.h"
+
+using namespace gradgate;
+using gradgate::testing::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A two-class task over the phantoms (whose source is "phantom", which the shipped tasks
+// do not use): normal vs any opacity.
+fs::path write_task(const fs::path& dir) {
+  const fs::path file = dir / "phantom-pneumonia.yaml";
+  std::ofstream(file) << "name: phantom-pneumonia\nclasses: [normal, pneumonia]\n"
+                         "labels:\n  normal: normal\n  bacterial: pneumonia\n  viral: pneumonia\n"
+                         "  covid: pneumonia\nsources: []\n"
+                         "ensemble:\n  members: [darknet19]\n  preset: tiny\n  tau: 0.5\n  quorum: 1\n"
+                         "  fallback: abstain\n  vote: soft\n  cam: gradcam\n  models_dir: models/x\n";
+  return file;
+}
+
+// One small phantom set shared by the tests of this file (written once per process).
+const fs::path& phantoms() {
+  static const fs::path dir = [] {
+    fs::path d = fs::path(GRADGATE_TEST_WORK_DIR) / "train-phantoms-64x40";
+    if (!fs::exists(d / "manifest.csv")) write_phantom_dataset(d, 40, 64, 7);
+    return d;
+  }();
+  return dir;
+}
+
+TrainOptions quick(int epochs) {
+  TrainOptions o;
+  o.members = {"darknet19"};
+  o.preset = "tiny";
+  o.epochs = epochs;
+  o.batch = 8;
+  o.lr = 3e-3;
+  o.warmup_epochs = 0;
+  o.threads = 1;  // see ensemble_train.cpp: spinning OpenMP threads on a busy machine
+  o.progress = false;
+  return o;
+}
+
+std::vector<torch::Tensor> weights_of(const fs::path& file, int64_t classes) {
+  MemberOptions mo;
+  mo.num_classes = classes;
+  mo.width = 0.125;
+  mo.input_side = 64;
+  Member m = make_member("darknet19", mo);
+  train_detail::load_weights(*m, file, false);
+  std::vector<torch::Tensor> v = m->parameters();
+  for (auto& b : m->buffers()) v.push_back(b);
+  return v;
+}
+
+std::string slurp(const fs::path& f) {
+  std::ifstream in(f);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST(TrainMetrics, AucAccuracyRecall) {
+  // Scores 0.1 0.4 0.35 0.8 for labels 0 0 1 1: 3 of 4 positive/negative pairs ordered.
+  EXPECT_DOUBLE_EQ(roc_auc({0.1f, 0.4f, 0.35f, 0.8f}, {false, false, true, true}), 0.75);
+  EXPECT_DOUBLE_EQ(roc_auc({0.5f, 0.5f}, {false, true}), 0.5);  // a tie counts half
+  EXPECT_TRUE(std::isnan(roc_auc({0.1f, 0.2f}, {true, true})));
+  const std::vector<float> p = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f};  // preds 0, 1, 0
+  const auto m = compute_metrics(p, {0, 1, 1}, 2);
+  EXPECT_NEAR(m.accuracy, 2.0 / 3.0, 1e-12);
+  EXPECT_DOUBLE_EQ(m.recall[0], 1.0);
+  EXPECT_DOUBLE_EQ(m.recall[1], 0.5);
+  EXPECT_DOUBLE_EQ(m.auc, 1.0);  // class-1 scores 0.8, 0.4 above the negative's 0.1
+  EXPECT_NEAR(m.loss, -(std::log(0.9) + std::log(0.8) + std::log(0.4)) / 3, 1e-6);
+  // Three classes: one-vs-rest macro, a perfect ranking gives 1.
+  const auto m3 = compute_metrics({0.8f, 0.1f, 0.1f, 0.1f, 0.8f, 0.1f, 0.1f, 0.1f, 0.8f}, {0, 1, 2}, 3);
+  EXPECT_DOUBLE_EQ(m3.auc, 1.0);
+  EXPECT_DOUBLE_EQ(m3.accuracy, 1.0);
+}
+
+TEST(Train, LearnsPhantomsAndWritesManifest) {
+  TempDir tmp;
+  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  auto o = quick(8);
+  const auto s = train_ensemble(task, phantoms() / "manifest.csv", o, tmp / "models");
+  ASSERT_EQ(s.members.size(), 1u);
+  const auto& m = s.members[0];
+  ASSERT_EQ(m.train_loss.size(), 8u);
+  EXPECT_LT(m.train_loss.back(), m.train_loss.front()) << "training loss did not decrease";
+  // Chance is 0.5 (2 classes, 6 of each diagnosis in val: 6 normal vs 18 pneumonia).
+  EXPECT_GT(m.val.accuracy, 0.75) << "validation accuracy not clearly above chance";
+  EXPECT_GT(m.test.auc, 0.75);
+  EXPECT_GT(m.images_per_second, 0.0);
+
+  const ModelsManifest mm = load_models_manifest(tmp / "models");
+  EXPECT_EQ(mm.task, "phantom-pneumonia");
+  EXPECT_EQ(mm.classes, (std::vector<std::string>{"normal", "pneumonia"}));
+  ASSERT_EQ(mm.members.size(), 1u);
+  const auto& e = mm.members[0];
+  EXPECT_EQ(e.name, "darknet19");
+  EXPECT_EQ(e.preset, "tiny");
+  EXPECT_EQ(e.input_side, 64);
+  EXPECT_DOUBLE_EQ(e.width, 0.125);
+  EXPECT_EQ(e.epochs, 8);
+  EXPECT_EQ(e.best_epoch, m.best_epoch);
+  EXPECT_TRUE(fs::exists(e.file));
+  EXPECT_NEAR(*e.test_accuracy, m.test.accuracy, 1e-5);
+  EXPECT_NEAR(*mm.ensemble_test_accuracy, s.ensemble_test.accuracy, 1e-5);
+  EXPECT_EQ(mm.data_hash, "fnv1a64:" + fnv1a_file(phantoms() / "manifest.csv"));
+  EXPECT_EQ(mm.seed, 1u);
+  EXPECT_FLOAT_EQ(e.std[2], 0.225f);
+  EXPECT_FALSE(weights_of(e.file, 2).empty());
+}
+
+TEST(Train, ManifestErrorsNameFileAndKey) {
+  TempDir tmp;
+  std::ofstream(tmp / "w.pt") << "x";
+  auto write = [&](const std::string& text) { std::ofstream(tmp / "manifest.yaml") << text; };
+  const std::string head = "format: gradgate-models/1\ntask: t\nclasses: [a, b]\n";
+  auto expect_error = [&](const std::string& text, const std::string& needle) {
+    write(text);
+    try {
+      load_models_manifest(tmp.path());
+      ADD_FAILURE() << "no error for:\n" << text;
+    } catch (const ConfigError& err) {
+      const std::string what = err.what();
+      EXPECT_NE(what.find("manifest.yaml"), std::string::npos) << what;
+      EXPECT_NE(what.find(needle), std::string::npos) << what;
+    }
+  };
+  expect_error(head + "members:\n  - {name: resnet18, preset: tiny, input_side: x, width: 1, file: w.pt}\n",
+               "members[0].input_side");
+  expect_error(head + "members:\n  - {name: nonet, preset: tiny, input_side: 64, width: 1, file: w.pt}\n",
+               "members[0].name");
+  expect_error(head + "members:\n  - {name: resnet18, preset: tiny, input_side: 64, width: 1, file: no.pt}\n",
+               "no.pt");
+  expect_error(head + "colour: red\nmembers: []\n", "colour");
+  expect_error("task: t\nclasses: [a, b]\nmembers: []\n", "format");
+  write(head + "members:\n  - {name: resnet18, preset: tiny, input_side: 64, width: 1, file: w.pt}\n");
+  EXPECT_EQ(load_models_manifest(tmp.path()).members.at(0).file, fs::absolute(tmp / "w.pt"));
+}
+
+TEST(Train, SameSeedSameWeights) {
+  TempDir tmp;
+  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  auto o = quick(1);
+  o.max_train_batches = 3;
+  train_ensemble(task, phantoms(), o, tmp / "a");
+  train_ensemble(task, phantoms(), o, tmp / "b");
+  const auto a = weights_of(tmp / "a" / "darknet19.pt", 2), b = weights_of(tmp / "b" / "darknet19.pt", 2);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) ASSERT_TRUE(torch::equal(a[i], b[i])) << "tensor " << i;
+  o.seed = 2;
+  train_ensemble(task, phantoms(), o, tmp / "c");
+  const auto c = weights_of(tmp / "c" / "darknet19.pt", 2);
+  bool differs = false;
+  for (std::size_t i = 0; i < a.size(); ++i) differs = differs || !torch::equal(a[i], c[i]);
+  EXPECT_TRUE(differs) << "another seed gave the same weights";
+}
+
+TEST(Train, BadInputStopsBeforeTraining) {
+  TempDir tmp;
+  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  const std::string manifest = slurp(phantoms() / "manifest.csv");
+  auto expect_error = [&](const std::string& csv, const std::vector<std::string>& needles) {
+    const fs::path file = phantoms() / "bad-manifest.csv";  // images are relative to this folder
+    std::ofstream(file) << csv;
+    try {
+      train_ensemble(task, file, quick(1), tmp / "out");
+      ADD_FAILURE() << "no error";
+    } catch (const DatasetError& e) {
+      for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
+    }
+    fs::remove(file);
+    EXPECT_FALSE(fs::exists(tmp / "out" / "checkpoints" / "darknet19.ckpt")) << "training started";
+  };
+  // Missing files: listed (up to 10).
+  std::string missing = manifest;
+  for (int i = 0; i < 12; ++i)
+    missing += "images/gone-" + std::to_string(i) + ".png,,p,phantom,x,normal,PA,train,CC0,x\n";
+  expect_error(missing, {"12 image files missing", "gone-0.png", "gone-9.png", "..."});
+  // A class without images in a split: drop every normal test row.
+  std::stringstream in(manifest);
+  std::string line, no_normal_test;
+  while (std::getline(in, line))
+    if (!(line.find(",normal,") != std::string::npos && line.find(",test,") != std::string::npos))
+      no_normal_test += line + "\n";
+  expect_error(no_normal_test, {"class 'normal' has no images in the test split"});
+}
+
+#if __has_include("gradgate/dataset.h")
+TEST(Train, UnknownLabelsInPlainCsv) {
+  TempDir tmp;
+  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  std::ofstream(tmp / "data.csv") << "path,label\n" << (phantoms() / "images/normal-0.png").string()
+                                  << ",normal\n" << (phantoms() / "images/covid-0.png").string()
+                                  << ",fungal\n";
+  try {
+    train_ensemble(task, tmp / "data.csv", quick(1), tmp / "out");
+    ADD_FAILURE() << "no error";
+  } catch (const DatasetError& e) {
+    EXPECT_NE(std::string(e.what()).find("'fungal'"), std::string::npos) << e.what();
+  }
+}
+#endif
+
+// Kills the command-line tool mid-training with SIGKILL and runs the same command again:
+// it must continue from the last checkpoint and finish with the full epoch count.
+TEST(Train, ResumesAfterKill) {
+  TempDir tmp;
+  const fs::path tool = fs::path(GRADGATE_TEST_WORK_DIR).parent_path() / "bin" / "ensemble-train";
+  if (!fs::exists(tool)) GTEST_SKIP() << tool << " not built";
+  const fs::path task = write_task(tmp.path()), out = tmp / "models", log = tmp / "log.txt";
+  const std::vector<std::string> args = {tool.string(), "--task", task.string(), "--data",
+                                         phantoms().string(), "--out", out.string(), "--preset",
+                                         "tiny", "--members", "darknet19", "--epochs", "5",
+                                         "--batch", "8", "--threads", "1", "--patience", "10"};
+  auto spawn = [&]() {
+    pid_t pid = fork();
+    if (pid == 0) {
+      FILE* f = std::freopen(log.c_str(), "a", stderr);
+      (void)f;
+      std::freopen("/dev/null", "w", stdout);
+      std::vector<char*> argv;
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    return pid;
+  };
+  const fs::path ckpt = out / "checkpoints" / "darknet19.ckpt";
+  pid_t pid = spawn();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(ckpt) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(fs::exists(ckpt)) << "no checkpoint within 60 s";
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it could be killed";
+  ASSERT_FALSE(fs::exists(out / "manifest.yaml"));
+  // A half-written checkpoint from the kill is never read.
+  std::ofstream(ckpt.string() + ".tmp") << "half a file";
+
+  pid = spawn();
+  waitpid(pid, &status, 0);
+  const std::string text = slurp(log);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text;
+  EXPECT_NE(text.find("darknet19: resuming"), std::string::npos) << text;
+  const auto mm = load_models_manifest(out);
+  EXPECT_EQ(mm.members.at(0).epochs, 5);
+  // Epoch lines: each epoch reported once, except the one interrupted (at most one repeated).
+  int lines = 0;
+  for (std::size_t p = text.find(" ep "); p != std::string::npos; p = text.find(" ep ", p + 1)) ++lines;
+  EXPECT_GE(lines, 5);
+  EXPECT_LE(lines, 5);
+}
+
+// A torchvision resnet18 saved from Python is imported for a 2-class task and gives the
+// same logits through the manifest as in Python.
+TEST(Train, ImportTorchvisionRoundTrip) {
+  TempDir tmp;
+  try {
+    make_member("resnet18", {});
+  } catch (const ModelError& e) {
+    GTEST_SKIP() << "resnet18 not available: " << e.what();
+  }
+  if (std::system("/usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null") != 0)
+    GTEST_SKIP() << "/usr/bin/python3 with torch and torchvision not available";
+  const fs::path from = tmp / "from";
+  fs::create_directories(from);
+  const std::string script =
+      "import torch, torchvision\n"
+      "torch.manual_seed(0)\n"
+      "m = torchvision.models.resnet18(num_classes=2).eval()\n"
+      "torch.save(m.state_dict(), '" + (from / "resnet18.pt").string() + "')\n"
+      "x = torch.linspace(-2, 2, 2*3*224*224).reshape(2, 3, 224, 224)\n"
+      "with torch.no_grad(): y = m(x)\n"
+      "open('" + (tmp / "logits.txt").string() + "', 'w').write(' '.join('%.6f' % v for v in y.flatten().tolist()))\n";
+  std::ofstream(tmp / "make.py") << script;
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + (tmp / "make.py").string()).c_str()), 0);
+  TaskSpec task;
+  task.name = "pneumonia";
+  task.classes = {"normal", "pneumonia"};
+  ImportOptions io;
+  io.preset = "full";
+  import_members(task, from, io, tmp / "models");
+  const auto mm = load_models_manifest(tmp / "models");
+  const auto& e = mm.member("resnet18");
+  EXPECT_EQ(e.input_side, 224);
+  MemberOptions mo;
+  mo.num_classes = 2;
+  Member m = make_member("resnet18", mo);
+  train_detail::load_weights(*m, e.file, false);
+  m->eval();
+  torch::NoGradGuard ng;
+  auto y = m->forward(torch::linspace(-2, 2, 2 * 3 * 224 * 224).reshape({2, 3, 224, 224}));
+  std::stringstream ref(slurp(tmp / "logits.txt"));
+  for (int i = 0; i < 4; ++i) {
+    double v;
+    ref >> v;
+    EXPECT_NEAR(y.flatten()[i].item<double>(), v, 1e-3) << "logit " << i;
+  }
+  // A classifier with another class count is refused, naming the file.
+  task.classes = {"a", "b", "c"};
+  try {
+    import_members(task, from, io, tmp / "models3");
+    ADD_FAILURE() << "no error for a 2-class state dict imported into a 3-class task";
+  } catch (const ModelError& err) {
+    EXPECT_NE(std::string(err.what()).find("resnet18.pt"), std::string::npos) << err.what();
+  }
+}
