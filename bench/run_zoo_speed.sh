@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Forward-pass speed of the zoo, C++ (zoo-speed) against Python/torchvision (zoo_speed.py),
+# in one run and one table (issue 3). Per member, the two sides alternate C++,Py,Py,C++,...
+# so drift in the machine's load hits both alike; each figure is the median over repetitions.
+#
+#   bench/run_zoo_speed.sh [--build DIR] [--reps N] [--members a,b] [--presets full,compact]
+#                          [--batches 1,8] [--threads 2] [--min-time 2] [--warmup 2]
+#                          [--min-iters 3] [--keep FILE]
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+build="$here/../build"
+reps=2
+members=all
+presets=full,compact
+batches=1,8
+threads=2
+min_time=2
+warmup=2
+min_iters=3
+keep=""
+python=/usr/bin/python3  # Debian's torch 1.13 / torchvision 0.14, not the pyenv python on PATH
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build) build="$2"; shift 2 ;;
+    --reps) reps="$2"; shift 2 ;;
+    --members) members="$2"; shift 2 ;;
+    --presets) presets="$2"; shift 2 ;;
+    --batches) batches="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --min-time) min_time="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --min-iters) min_iters="$2"; shift 2 ;;
+    --keep) keep="$2"; shift 2 ;;
+    -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "run_zoo_speed.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+exe="$build/bin/zoo-speed"
+if [[ ! -x "$exe" ]]; then
+  echo "run_zoo_speed.sh: $exe not found; build first: cmake --build $build --target zoo-speed" >&2
+  exit 2
+fi
+if [[ "$members" == all ]]; then
+  # The registry's order, from the Python side's copy (checked against the C++ list below).
+  members="$("$python" -c "import sys; sys.path.insert(0, '$here'); import zoo_speed; print(','.join(m[0] for m in zoo_speed.MEMBERS))")"
+fi
+
+out="${keep:-$(mktemp /tmp/zoo_speed.XXXXXX.tsv)}"
+: > "$out"
+common=(--batches "$batches" --threads "$threads" --min-time "$min_time" --warmup "$warmup"
+        --min-iters "$min_iters")
+
+echo "# BLAS: libblas.so.3 -> $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || echo '?')"
+echo "# LAPACK: liblapack.so.3 -> $(readlink -f /etc/alternatives/liblapack.so.3-x86_64-linux-gnu 2>/dev/null || echo '?')"
+echo "# cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# OMP_NUM_THREADS=${OMP_NUM_THREADS:-unset} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset}"
+echo "# raw lines: $out"
+
+run_cpp() { "$exe" --members "$1" --presets "$presets" "${common[@]}" | tee -a "$out" | grep -v '^INFO' >&2 || true; }
+run_py() { "$python" "$here/zoo_speed.py" --members "$1" --presets full "${common[@]}" | tee -a "$out" | grep -v '^INFO' >&2 || true; }
+
+IFS=, read -r -a member_list <<< "$members"
+for m in "${member_list[@]}"; do
+  for ((r = 0; r < reps; ++r)); do
+    # ABBA order: C++ first on even repetitions, Python first on odd ones.
+    if (( r % 2 == 0 )); then run_cpp "$m"; run_py "$m"; else run_py "$m"; run_cpp "$m"; fi
+  done
+done
+
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$python" "$here/zoo_speed.py" --summarize "$out"
