@@ -5,7 +5,12 @@
 #
 #   bench/run_zoo_speed.sh [--build DIR] [--reps N] [--members a,b] [--presets full,compact]
 #                          [--batches 1,8] [--threads 2] [--min-time 2] [--warmup 2]
-#                          [--min-iters 3] [--keep FILE]
+#                          [--min-iters 3] [--wait-policy passive|active|default] [--keep FILE]
+#
+# --wait-policy sets OMP_WAIT_POLICY for both sides (default passive). libgomp's default spins
+# after each parallel region; when other processes hold the cores, a spinning thread waits for a
+# descheduled one and 2-thread forwards become ~10x slower and very noisy. "default" leaves the
+# environment as it is.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,6 +24,7 @@ min_time=2
 warmup=2
 min_iters=3
 keep=""
+wait_policy=passive
 python=/usr/bin/python3  # Debian's torch 1.13 / torchvision 0.14, not the pyenv python on PATH
 
 while [[ $# -gt 0 ]]; do
@@ -33,10 +39,18 @@ while [[ $# -gt 0 ]]; do
     --warmup) warmup="$2"; shift 2 ;;
     --min-iters) min_iters="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --wait-policy) wait_policy="$2"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run_zoo_speed.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+
+case "$wait_policy" in
+  passive|PASSIVE) export OMP_WAIT_POLICY=PASSIVE ;;
+  active|ACTIVE) export OMP_WAIT_POLICY=ACTIVE ;;
+  default) ;;
+  *) echo "run_zoo_speed.sh: --wait-policy must be passive, active or default" >&2; exit 2 ;;
+esac
 
 exe="$build/bin/zoo-speed"
 if [[ ! -x "$exe" ]]; then
@@ -56,7 +70,7 @@ common=(--batches "$batches" --threads "$threads" --min-time "$min_time" --warmu
 echo "# BLAS: libblas.so.3 -> $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || echo '?')"
 echo "# LAPACK: liblapack.so.3 -> $(readlink -f /etc/alternatives/liblapack.so.3-x86_64-linux-gnu 2>/dev/null || echo '?')"
 echo "# cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# OMP_NUM_THREADS=${OMP_NUM_THREADS:-unset} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset}"
+echo "# threads per side: $threads; OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset} OMP_NUM_THREADS=${OMP_NUM_THREADS:-unset} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset}"
 echo "# raw lines: $out"
 
 run_cpp() { "$exe" --members "$1" --presets "$presets" "${common[@]}" | tee -a "$out" | grep -v '^INFO' >&2 || true; }
