@@ -148,12 +148,14 @@ def summarize(path, out=sys.stdout):
               "cpp/py", "reps")
     table = [header]
     slower = []
+    compared = set()
     for k in keys:
         r = rows[k]
         ratio = "-"
         if r["cpp"] and r["py"]:
             q = statistics.median(r["cpp"]) / statistics.median(r["py"])
             ratio = f"{q:.2f}"
+            compared.add(k[0])
             if q < 1.0:
                 slower.append((k, q))
         table.append((k[0], k[1], r["px"], r["width"], str(k[2]), cell(r["cpp"], r["na_cpp"]),
@@ -168,8 +170,11 @@ def summarize(path, out=sys.stdout):
     if slower:
         print("C++ slower than Python (cpp/py < 1): " +
               ", ".join(f"{m} {p} b{b} ({q:.2f})" for (m, p, b), q in slower), file=out)
+    elif compared:
+        print(f"C++ at least as fast as Python for all {len(compared)} members measured on both sides.",
+              file=out)
     else:
-        print("C++ at least as fast as Python for every member measured on both sides.", file=out)
+        print("No member was measured on both sides.", file=out)
 
 
 def main():
