@@ -1,0 +1,124 @@
+#pragma once
+// YAML configuration: config/default.yaml, config/networks.yaml, config/tasks/<task>.yaml.
+// Every loader validates what it reads: an unknown key, a wrong type, a value out of range
+// or a missing referenced file throws ConfigError naming the file, the key path
+// (e.g. `ensemble.tau`) and what was expected. No torch and no yaml-cpp in this header.
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gradgate/task.h"
+
+namespace gradgate {
+
+// ---- where the configuration lives ----
+
+// GRADGATE_CONFIG_DIR when set (and non-empty), else <source tree>/config.
+std::filesystem::path default_config_dir();
+// `option` when non-empty (a CLI's --config-dir), else default_config_dir().
+std::filesystem::path resolve_config_dir(const std::filesystem::path& option);
+// The project root that relative paths such as `models/pneumonia` are read against:
+// the folder holding the config folder.
+std::filesystem::path project_root_of(const std::filesystem::path& config_dir);
+
+// ---- config/networks.yaml ----
+
+// Per-channel normalisation applied after replicating gray to 3 channels (RGB order).
+struct Normalization {
+  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};  // ImageNet
+  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+};
+
+// A size preset of one member: the input side it is used at and its channel multiplier.
+struct PresetSpec {
+  int64_t input_side = 0;
+  double width = 1.0;
+};
+
+// The preset names, smallest last: "full", "compact", "tiny".
+const std::vector<std::string>& preset_names();
+
+struct NetworkConfig {
+  std::string name;           // registry name, e.g. "googlenet-places"
+  std::string family;         // src/zoo/<family>.cpp
+  std::string torchvision;    // torchvision constructor, empty when torchvision lacks it
+  int64_t native_side = 0;    // published input side
+  std::string feature_layer;  // module (torchvision naming) where features() stops
+  std::string matlab_layer;   // the study's name for that layer
+  std::map<std::string, PresetSpec> presets;  // one per preset_names() entry
+};
+
+struct NetworksConfig {
+  std::filesystem::path file;
+  Normalization normalization;
+  std::vector<NetworkConfig> networks;  // in file order
+
+  // Throws ConfigError naming the file and the member when it is not in the file.
+  const NetworkConfig& network(const std::string& member) const;
+  // Throws ConfigError for an unknown member or preset name.
+  PresetSpec preset(const std::string& member, const std::string& preset_name) const;
+};
+
+NetworksConfig load_networks_config(const std::filesystem::path& path);
+
+// ---- config/tasks/<task>.yaml ----
+
+// Allowed values of the ensemble's string settings (the first is the default).
+const std::vector<std::string>& fallback_names();  // abstain, all, best
+const std::vector<std::string>& vote_names();      // soft, hard, weighted
+const std::vector<std::string>& cam_names();       // gradcam, gradcampp, hirescam
+
+// The ensemble a task runs by default; the CLI may override any of these.
+struct EnsembleDefaults {
+  std::vector<std::string> members;  // registry names, validated
+  std::string preset = "compact";    // one of preset_names()
+  double tau = 0.5;                  // gate: minimum share of CAM mass inside the lungs, [0,1]
+  int quorum = 3;                    // members that must pass the gate, 1..members.size()
+  std::string fallback = "abstain";  // when fewer than `quorum` pass: abstain | all | best
+  std::string vote = "soft";         // soft | hard | weighted
+  std::string cam = "gradcam";       // gradcam | gradcampp | hirescam
+  std::filesystem::path models_dir;  // absolute: project root / the file's `models_dir`
+};
+
+struct TaskConfig {
+  std::filesystem::path file;
+  TaskSpec task;
+  EnsembleDefaults ensemble;
+};
+
+// Loads one task file. Relative `models_dir` is resolved against `project_root`
+// (default: project_root_of(default_config_dir())).
+TaskConfig load_task_config(const std::filesystem::path& path,
+                            const std::filesystem::path& project_root = {});
+// Loads <config_dir>/tasks/<name>.yaml; an unknown name throws ConfigError listing the
+// task files that exist.
+TaskConfig load_task(const std::string& name,
+                     const std::filesystem::path& config_dir = default_config_dir());
+
+// ---- config/default.yaml ----
+
+struct OutputConfig {
+  std::filesystem::path dir;    // absolute: project root / `output.dir`
+  std::string format = "csv";   // csv | jsonl
+  bool overlays = false;        // per-member Grad-CAM overlays
+  bool montage = false;         // one image with every member's map
+  bool html = false;            // an HTML page per run
+};
+
+struct GlobalConfig {
+  std::filesystem::path file;
+  std::filesystem::path config_dir;
+  std::string default_task = "pneumonia";  // a file in <config_dir>/tasks
+  std::filesystem::path networks_file;     // absolute; must exist
+  int threads = 0;                         // 0 = every core
+  int batch_size = 16;                     // images per forward pass
+  OutputConfig output;
+};
+
+// Loads <config_dir>/default.yaml.
+GlobalConfig load_global_config(const std::filesystem::path& config_dir = default_config_dir());
+
+}  // namespace gradgate

@@ -1,0 +1,54 @@
+#include "dataset/naming.h"
+
+#include <regex>
+
+#include "dataset/csv_reader.h"
+
+namespace gradgate::dataset_detail {
+
+namespace fs = std::filesystem;
+
+bool is_image_file(const fs::path& p) {
+  const std::string ext = lower(p.extension().string());
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".tif" ||
+         ext == ".tiff";
+}
+
+std::string patient_from_file_name(const fs::path& p) {
+  static const std::regex person(R"(^(person\d+)_(bacteria|virus)_\d+$)", std::regex::icase);
+  static const std::regex im(R"(^((?:[A-Za-z0-9]+-)?IM-\d+)-\d+$)", std::regex::icase);
+  const std::string stem = p.stem().string();
+  std::smatch m;
+  if (std::regex_match(stem, m, person)) return m[1].str();
+  if (std::regex_match(stem, m, im)) return m[1].str();
+  return stem;
+}
+
+std::string diagnosis_from_label(const std::string& label, const fs::path& file) {
+  const std::string l = lower(trim(label));
+  if (l == "pneumonia") {
+    const std::string name = lower(file.filename().string());
+    if (name.find("bacteria") != std::string::npos) return "bacterial";
+    if (name.find("virus") != std::string::npos) return "viral";
+  }
+  if (l == "covid-19" || l == "covid19" || l == "covid_19") return "covid";
+  return l;
+}
+
+Split hash_split(const std::string& key) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  const uint64_t bucket = h % 100;
+  return bucket < 70 ? Split::Train : bucket < 85 ? Split::Val : Split::Test;
+}
+
+fs::path resolve_path(const fs::path& base, const std::string& p) {
+  fs::path path(p);
+  if (path.is_relative()) path = base / path;
+  return fs::absolute(path).lexically_normal();
+}
+
+}  // namespace gradgate::dataset_detail

@@ -1,0 +1,113 @@
+#include <fstream>
+#include <iterator>
+#include <mutex>
+
+#include <opencv2/core/utils/logger.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "gradgate/error.h"
+#include "gradgate/image.h"
+#include "image/container_check.h"
+
+namespace gradgate {
+
+namespace fs = std::filesystem;
+using image_detail::check_container;
+using image_detail::Format;
+using image_detail::format_name;
+
+namespace {
+
+// OpenCV logs decoder failures itself ("imdecode_: can't read header..."); every failure
+// here becomes an ImageError with the reason, so its warnings would only be noise.
+void quiet_opencv_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    using namespace cv::utils::logging;
+    if (getLogLevel() > LOG_LEVEL_ERROR) setLogLevel(LOG_LEVEL_ERROR);
+  });
+}
+
+std::vector<uint8_t> read_bytes(const fs::path& path) {
+  const std::string name = path.string();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw ImageError(name + ": image file not found");
+  if (fs::is_directory(path, ec)) throw ImageError(name + ": expected an image file, found a folder");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ImageError(name + ": cannot open the image file for reading");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw ImageError(name + ": read error");
+  if (bytes.empty()) throw ImageError(name + ": empty file (0 bytes), not an image");
+  return bytes;
+}
+
+void check_side(int64_t width, int64_t height, const std::string& name) {
+  if (width > kMaxImageSide || height > kMaxImageSide)
+    throw ImageError(name + ": image of " + std::to_string(width) + "x" + std::to_string(height) +
+                     " pixels is too large (at most " + std::to_string(kMaxImageSide) +
+                     " pixels per side)");
+}
+
+}  // namespace
+
+cv::Mat to_gray_float(const cv::Mat& decoded, const std::string& what) {
+  if (decoded.empty()) throw ImageError(what + ": no pixels (empty image)");
+  double scale = 1.0;
+  switch (decoded.depth()) {
+    case CV_8U: scale = 1.0 / 255.0; break;
+    case CV_16U: scale = 1.0 / 65535.0; break;
+    case CV_32F:
+    case CV_64F: scale = 1.0; break;  // taken as already in [0,1]; clipped below
+    default:
+      throw ImageError(what + ": unsupported pixel depth (expected 8- or 16-bit unsigned, or float)");
+  }
+  cv::Mat f;
+  decoded.convertTo(f, CV_32F, scale);
+  cv::Mat gray;
+  switch (f.channels()) {
+    case 1: gray = f; break;
+    case 2: cv::extractChannel(f, gray, 0); break;  // gray + alpha: the alpha is not the picture
+    case 3: cv::cvtColor(f, gray, cv::COLOR_BGR2GRAY); break;
+    case 4: cv::cvtColor(f, gray, cv::COLOR_BGRA2GRAY); break;
+    default:
+      throw ImageError(what + ": unsupported number of channels " + std::to_string(f.channels()) +
+                       " (expected 1, 3 or 4)");
+  }
+  if (decoded.depth() == CV_32F || decoded.depth() == CV_64F) {
+    if (cv::checkRange(gray, true) == false)
+      throw ImageError(what + ": float image contains NaN or infinite values");
+    cv::min(cv::max(gray, 0.0), 1.0, gray);
+  }
+  if (!gray.isContinuous()) gray = gray.clone();
+  return gray;
+}
+
+cv::Mat load_gray(const fs::path& path) {
+  quiet_opencv_once();
+  const std::string name = path.string();
+  const std::vector<uint8_t> bytes = read_bytes(path);
+
+  const auto info = check_container(bytes);
+  if (info.format == Format::Unknown)
+    throw ImageError(name + ": not an image (expected PNG, JPEG, BMP or TIFF; the file starts "
+                            "with none of their signatures)");
+  // Size first: a forged header claiming a huge image is best reported as that.
+  check_side(info.width, info.height, name);
+  if (!info.problem.empty()) throw ImageError(name + ": " + info.problem);
+
+  cv::Mat decoded;
+  try {
+    // IMREAD_UNCHANGED keeps 16-bit depth and every channel (it already implies ANYDEPTH).
+    decoded = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    throw ImageError(name + ": corrupt " + format_name(info.format) + " (" + e.err + ")");
+  }
+  if (decoded.empty())
+    throw ImageError(name + ": corrupt " + std::string(format_name(info.format)) +
+                     " (the decoder could not read it)");
+  check_side(decoded.cols, decoded.rows, name);
+  return to_gray_float(decoded, name);
+}
+
+}  // namespace gradgate

@@ -1,0 +1,48 @@
+#pragma once
+// A small unpickler for the subset of Python pickle that torch.save writes (protocols 2-5):
+// dicts and collections.OrderedDict (with its _metadata set by BUILD), lists, tuples,
+// strings, bytes, ints, floats, bools, None, and tensors rebuilt from storages through
+// persistent_load + torch._utils._rebuild_tensor_v2 / _rebuild_parameter.
+// LibTorch's own torch::pickle_load maps collections.OrderedDict to None and so cannot read
+// the usual torch.save(model.state_dict(), f) file; this reader exists for that file.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gradgate::zoo::pickle {
+
+struct Value;
+using Ref = std::shared_ptr<Value>;
+
+struct Value {
+  enum class Kind { None, Bool, Int, Float, String, Bytes, Tuple, List, Dict, Global, Storage, Tensor, Object };
+  Kind kind = Kind::None;
+  bool b = false;
+  int64_t i = 0;
+  double f = 0.0;
+  std::string s;                          // String, Bytes; Global and Object: "module.name"
+  std::vector<Ref> items;                 // Tuple, List; Object: constructor arguments
+  std::vector<std::pair<Ref, Ref>> dict;  // Dict (insertion order)
+  torch::Tensor tensor;                   // Tensor; Storage: its 1-D data
+  Ref state;                              // set by BUILD (e.g. OrderedDict's _metadata)
+};
+
+const char* kind_name(Value::Kind k);
+
+// persistent_load: maps a persistent id (torch: ('storage', type, key, location, numel))
+// to a value (a Storage).
+using PersistentLoad = std::function<Ref(const Ref& pid)>;
+
+// Unpickles `data`. Throws std::runtime_error describing the offset and opcode on bad input.
+Ref unpickle(const uint8_t* data, std::size_t size, const PersistentLoad& persistent_load);
+
+// Reads a torch.save zip archive (any archive folder name) and unpickles its data.pkl,
+// loading storages from data/<key>. Throws std::runtime_error on failure.
+Ref load_torch_save(const std::string& path);
+
+}  // namespace gradgate::zoo::pickle

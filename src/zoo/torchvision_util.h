@@ -1,0 +1,45 @@
+#pragma once
+// Small helpers shared by the torchvision-style families (alexnet, vgg, squeezenet, resnet):
+// running a slice of an nn::Sequential, swapping its last layer, and torchvision's inits.
+#include <torch/torch.h>
+
+#include <cstddef>
+
+namespace gradgate::zoo {
+
+// Runs modules [begin, end) of `seq` on x. The features()/head() split falls inside
+// torchvision's `features` Sequential for alexnet/vgg, so both halves share one container
+// (keeping the state-dict keys "features.<i>.*").
+inline torch::Tensor run_range(torch::nn::Sequential& seq, std::size_t begin, std::size_t end,
+                               torch::Tensor x) {
+  auto it = seq->begin();
+  for (std::size_t i = begin; i < end; ++i) x = (it + static_cast<std::ptrdiff_t>(i))->forward(x);
+  return x;
+}
+
+// Returns a Sequential sharing every module of `seq` except the last, which becomes `last`.
+// Names stay "0".."n-1", so parameter names are unchanged.
+inline torch::nn::Sequential with_last_replaced(torch::nn::Sequential& seq,
+                                                torch::nn::AnyModule last) {
+  torch::nn::Sequential out;
+  const std::size_t n = seq->size();
+  auto it = seq->begin();
+  for (std::size_t i = 0; i + 1 < n; ++i) out->push_back(*(it + static_cast<std::ptrdiff_t>(i)));
+  out->push_back(std::move(last));
+  return out;
+}
+
+// torchvision's conv init for vgg/resnet: kaiming_normal_(mode="fan_out", nonlinearity="relu").
+inline void kaiming_fan_out(torch::nn::Conv2d& conv) {
+  torch::NoGradGuard no_grad;
+  torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+  if (conv->bias.defined()) torch::nn::init::zeros_(conv->bias);
+}
+
+inline torch::nn::Conv2d conv2d(int64_t in, int64_t out, int64_t k, int64_t stride = 1,
+                                int64_t padding = 0, bool bias = true) {
+  return torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in, out, k).stride(stride).padding(padding).bias(bias));
+}
+
+}  // namespace gradgate::zoo

@@ -1,0 +1,219 @@
+#include "gradgate/zoo/weights.h"
+
+#include <torch/csrc/jit/serialization/pickle.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+#include "gradgate/error.h"
+#include "zoo/torch_pickle.h"
+
+namespace gradgate {
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace pickle = zoo::pickle;
+using pickle::Ref;
+using pickle::Value;
+
+std::string shape_str(const torch::Tensor& t) {
+  std::ostringstream os;
+  os << "[";
+  for (int64_t d = 0; d < t.dim(); ++d) os << (d ? "," : "") << t.size(d);
+  os << "]";
+  return os.str();
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// torchvision's training-only auxiliary classifiers; members are built without them.
+bool is_aux_head(const std::string& key) {
+  return starts_with(key, "AuxLogits.") || starts_with(key, "aux1.") || starts_with(key, "aux2.");
+}
+bool is_batch_counter(const std::string& key) { return ends_with(key, "num_batches_tracked"); }
+
+// The dict of tensors inside a torch.save'd object: the object itself, or a checkpoint's
+// "state_dict"/"model" entry.
+const Value& tensor_dict(const Value& top, const std::string& path) {
+  if (top.kind != Value::Kind::Dict)
+    throw ModelError(path + ": expected a (Ordered)dict of tensors, found a " +
+                     pickle::kind_name(top.kind));
+  bool any_tensor = false;
+  for (const auto& [k, v] : top.dict) any_tensor = any_tensor || v->kind == Value::Kind::Tensor;
+  if (!any_tensor)
+    for (const char* wrapper : {"state_dict", "model"})
+      for (const auto& [k, v] : top.dict)
+        if (k->kind == Value::Kind::String && k->s == wrapper && v->kind == Value::Kind::Dict)
+          return *v;
+  return top;
+}
+
+// Prefix of the module holding the model's last parameter: torchvision registers the
+// classifier last in every architecture (fc, classifier, classifier.6, classifier.1, ...).
+std::string classifier_prefix(const torch::nn::Module& model) {
+  auto params = model.named_parameters(true);
+  if (params.is_empty()) return "";
+  const std::string last = params.keys().back();  // keys() returns a copy
+  const auto dot = last.rfind('.');
+  return dot == std::string::npos ? "" : last.substr(0, dot + 1);
+}
+
+std::string join(const std::vector<std::string>& v, std::size_t max_items = 40) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size() && i < max_items; ++i) out += (i ? ", " : "") + v[i];
+  if (v.size() > max_items) out += ", ... (" + std::to_string(v.size() - max_items) + " more)";
+  return out;
+}
+
+}  // namespace
+
+NamedTensors read_state_dict(const std::string& path) {
+  if (!fs::exists(path)) throw ModelError(path + ": weights file not found");
+  Ref top;
+  try {
+    top = pickle::load_torch_save(path);
+  } catch (const ModelError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ModelError(path + ": cannot read torch.save file: " + e.what());
+  }
+  const Value& dict = tensor_dict(*top, path);
+  NamedTensors out;
+  for (const auto& [k, v] : dict.dict) {
+    if (k->kind != Value::Kind::String)
+      throw ModelError(path + ": state dict key is a " + pickle::kind_name(k->kind) + ", expected str");
+    if (v->kind != Value::Kind::Tensor)
+      throw ModelError(path + ": entry '" + k->s + "' is a " + pickle::kind_name(v->kind) +
+                       (v->kind == Value::Kind::Object ? " (" + v->s + ")" : std::string()) +
+                       ", expected a tensor");
+    out.emplace_back(k->s, v->tensor);
+  }
+  bool all_module = !out.empty();
+  for (const auto& kv : out) all_module = all_module && starts_with(kv.first, "module.");
+  if (all_module)
+    for (auto& kv : out) kv.first = kv.first.substr(7);  // saved from nn.DataParallel
+  return out;
+}
+
+LoadReport load_state_dict(torch::nn::Module& model, const NamedTensors& tensors,
+                           const LoadOptions& options, const std::string& source) {
+  std::map<std::string, torch::Tensor> targets;
+  for (const auto& p : model.named_parameters(true)) targets[p.key()] = p.value();
+  for (const auto& b : model.named_buffers(true)) targets[b.key()] = b.value();
+  const std::string cls = classifier_prefix(model);
+
+  LoadReport report;
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // (target, source)
+  std::vector<std::string> wrong_shape, wrong_shape_cls;
+  std::set<std::string> seen;
+  for (const auto& [key, value] : tensors) {
+    seen.insert(key);
+    auto it = targets.find(key);
+    if (it == targets.end()) {
+      if (is_aux_head(key) || is_batch_counter(key))
+        report.ignored.push_back(key);
+      else
+        report.unexpected.push_back(key);
+      continue;
+    }
+    if (!it->second.sizes().equals(value.sizes())) {
+      const std::string what = key + " (file " + shape_str(value) + ", member " + shape_str(it->second) + ")";
+      if (!cls.empty() && starts_with(key, cls))
+        wrong_shape_cls.push_back(what);
+      else
+        wrong_shape.push_back(what);
+      continue;
+    }
+    copies.emplace_back(it->second, value);
+    report.loaded.push_back(key);
+  }
+  for (const auto& [key, t] : targets) {
+    if (seen.count(key)) continue;
+    if (is_batch_counter(key))
+      report.ignored.push_back(key);
+    else
+      report.missing.push_back(key);
+  }
+  if (!wrong_shape_cls.empty() && options.skip_classifier_if_mismatch) {
+    // Keep the member's fresh classifier: both weight and bias, even if one of them matched.
+    for (auto& w : wrong_shape_cls) report.skipped_classifier.push_back(w.substr(0, w.find(' ')));
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> kept;
+    std::vector<std::string> kept_names;
+    for (std::size_t i = 0; i < copies.size(); ++i) {
+      if (starts_with(report.loaded[i], cls)) {
+        report.skipped_classifier.push_back(report.loaded[i]);
+      } else {
+        kept.push_back(copies[i]);
+        kept_names.push_back(report.loaded[i]);
+      }
+    }
+    copies.swap(kept);
+    report.loaded.swap(kept_names);
+    wrong_shape_cls.clear();
+  }
+  wrong_shape.insert(wrong_shape.end(), wrong_shape_cls.begin(), wrong_shape_cls.end());
+
+  std::string problems;
+  if (!wrong_shape.empty())
+    problems += "\n  wrongly shaped keys: " + join(wrong_shape);
+  if (!wrong_shape_cls.empty() && !options.skip_classifier_if_mismatch)
+    problems += "\n  (the classifier '" + cls + "*' differs: another class count? set "
+                "skip_classifier_if_mismatch to keep the member's new classifier)";
+  if (!report.missing.empty() && !options.allow_missing)
+    problems += "\n  missing keys (in the member, not in the file): " + join(report.missing);
+  if (!report.unexpected.empty() && !options.allow_unexpected)
+    problems += "\n  unexpected keys (in the file, not in the member): " + join(report.unexpected);
+  if (!problems.empty())
+    throw ModelError(source + ": state dict does not fit the member (" +
+                     std::to_string(targets.size()) + " parameters/buffers, file has " +
+                     std::to_string(tensors.size()) + " entries):" + problems);
+
+  torch::NoGradGuard no_grad;
+  for (auto& [target, value] : copies) target.copy_(value.to(target.dtype()));
+  return report;
+}
+
+LoadReport load_torchvision_state_dict(torch::nn::Module& model, const std::string& path,
+                                       const LoadOptions& options) {
+  return load_state_dict(model, read_state_dict(path), options, path);
+}
+
+void save_state_dict(torch::nn::Module& model, const std::string& path) {
+  c10::Dict<std::string, torch::Tensor> dict;
+  for (const auto& p : model.named_parameters(true))
+    dict.insert(p.key(), p.value().detach().to(torch::kCPU).contiguous());
+  for (const auto& b : model.named_buffers(true))
+    dict.insert(b.key(), b.value().detach().to(torch::kCPU).contiguous());
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+
+  const fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  const fs::path tmp = target.string() + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw ModelError(path + ": cannot write weights (temporary file " + tmp.string() + ")");
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      throw ModelError(path + ": writing weights failed (disk full?)");
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw ModelError(path + ": cannot move the written weights into place: " + ec.message());
+  }
+}
+
+}  // namespace gradgate

@@ -1,0 +1,323 @@
+// Configuration: the shipped files load and agree with the registry; each kind of bad YAML
+// is a ConfigError whose message names the file and the key.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "gradgate/config.h"
+#include "gradgate/error.h"
+#include "gradgate/zoo/registry.h"
+#include "test_util.h"
+
+using namespace gradgate;
+using gradgate::testing::source_dir;
+using gradgate::testing::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path shipped_config() { return source_dir() / "config"; }
+
+void write(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// A valid task file; tests break one thing in it.
+const char* kTask = R"(name: mytask
+classes: [normal, pneumonia]
+labels:
+  normal: normal
+  bacterial: pneumonia
+sources: [kermany]
+ensemble:
+  members: [resnet18, vgg16, alexnet]
+  preset: compact
+  tau: 0.5
+  quorum: 2
+  fallback: abstain
+  vote: soft
+  cam: gradcam
+  models_dir: models/mytask
+)";
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << "test bug: '" << from << "' not in the text";
+  if (pos != std::string::npos) text.replace(pos, from.size(), to);
+  return text;
+}
+
+// Loads `text` as a task file and returns the ConfigError message ("" when it loaded).
+std::string task_error(const TempDir& dir, const std::string& text) {
+  const fs::path file = dir / "mytask.yaml";
+  write(file, text);
+  try {
+    load_task_config(file, dir.path());
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+#define EXPECT_CONTAINS(haystack, needle) \
+  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
+
+}  // namespace
+
+TEST(Config, ValidTaskFileLoads) {
+  TempDir dir;
+  write(dir / "mytask.yaml", kTask);
+  const TaskConfig cfg = load_task_config(dir / "mytask.yaml", dir.path());
+  EXPECT_EQ(cfg.task.name, "mytask");
+  ASSERT_EQ(cfg.task.classes.size(), 2u);
+  EXPECT_EQ(cfg.task.label_of("BACTERIAL"), 1);
+  EXPECT_EQ(cfg.task.label_of("viral"), std::nullopt);
+  EXPECT_TRUE(cfg.task.uses_source("Kermany"));
+  EXPECT_FALSE(cfg.task.uses_source("cohen"));
+  EXPECT_EQ(cfg.ensemble.members, (std::vector<std::string>{"resnet18", "vgg16", "alexnet"}));
+  EXPECT_EQ(cfg.ensemble.quorum, 2);
+  EXPECT_DOUBLE_EQ(cfg.ensemble.tau, 0.5);
+  EXPECT_EQ(cfg.ensemble.models_dir, (dir.path() / "models/mytask").lexically_normal());
+}
+
+TEST(Config, UnknownKeyNamesFileAndKeyPath) {
+  TempDir dir;
+  const std::string msg = task_error(dir, replace(kTask, "  tau: 0.5", "  tau: 0.5\n  taux: 1"));
+  EXPECT_CONTAINS(msg, "mytask.yaml");
+  EXPECT_CONTAINS(msg, "ensemble.taux");
+  EXPECT_CONTAINS(msg, "unknown key");
+  EXPECT_CONTAINS(msg, "tau");  // lists the valid keys
+}
+
+TEST(Config, WrongTypeNamesFileKeyAndExpectation) {
+  TempDir dir;
+  const std::string msg = task_error(dir, replace(kTask, "tau: 0.5", "tau: high"));
+  EXPECT_CONTAINS(msg, "mytask.yaml");
+  EXPECT_CONTAINS(msg, "ensemble.tau");
+  EXPECT_CONTAINS(msg, "expected a number in [0, 1]");
+  EXPECT_CONTAINS(msg, "'high'");
+
+  const std::string list_msg = task_error(dir, replace(kTask, "classes: [normal, pneumonia]", "classes: normal"));
+  EXPECT_CONTAINS(list_msg, "mytask.yaml");
+  EXPECT_CONTAINS(list_msg, "'classes'");
+  EXPECT_CONTAINS(list_msg, "list");
+}
+
+TEST(Config, OutOfRangeNamesFileAndKey) {
+  TempDir dir;
+  const std::string tau = task_error(dir, replace(kTask, "tau: 0.5", "tau: 1.5"));
+  EXPECT_CONTAINS(tau, "mytask.yaml");
+  EXPECT_CONTAINS(tau, "ensemble.tau");
+  EXPECT_CONTAINS(tau, "[0, 1]");
+  EXPECT_CONTAINS(tau, "1.5");
+
+  // Quorum above the number of members (3).
+  const std::string quorum = task_error(dir, replace(kTask, "quorum: 2", "quorum: 4"));
+  EXPECT_CONTAINS(quorum, "mytask.yaml");
+  EXPECT_CONTAINS(quorum, "ensemble.quorum");
+  EXPECT_CONTAINS(quorum, "[1, 3]");
+
+  const std::string vote = task_error(dir, replace(kTask, "vote: soft", "vote: loud"));
+  EXPECT_CONTAINS(vote, "ensemble.vote");
+  EXPECT_CONTAINS(vote, "soft, hard, weighted");
+
+  const std::string label = task_error(dir, replace(kTask, "bacterial: pneumonia", "bacterial: pneumnia"));
+  EXPECT_CONTAINS(label, "labels.bacterial");
+  EXPECT_CONTAINS(label, "normal, pneumonia");
+}
+
+TEST(Config, MissingReferencedFileNamesFileKeyAndPath) {
+  TempDir dir;
+  write(dir / "config/default.yaml", "default_task: pneumonia\nnetworks: nets-missing.yaml\n");
+  write(dir / "config/tasks/pneumonia.yaml", kTask);
+  try {
+    load_global_config(dir / "config");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_CONTAINS(msg, "default.yaml");
+    EXPECT_CONTAINS(msg, "'networks'");
+    EXPECT_CONTAINS(msg, "nets-missing.yaml");
+  }
+}
+
+TEST(Config, MissingConfigFileNamesIt) {
+  TempDir dir;
+  try {
+    load_networks_config(dir / "nope.yaml");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_CONTAINS(e.what(), "nope.yaml");
+    EXPECT_CONTAINS(e.what(), "not found");
+  }
+}
+
+TEST(Config, MalformedYamlNamesFileAndLine) {
+  TempDir dir;
+  // An unclosed flow sequence on line 2.
+  const std::string msg = task_error(dir, replace(kTask, "classes: [normal, pneumonia]", "classes: [normal, pneumonia"));
+  EXPECT_CONTAINS(msg, "mytask.yaml:");
+  EXPECT_CONTAINS(msg, "malformed YAML");
+}
+
+TEST(Config, MissingRequiredKeyNamesIt) {
+  TempDir dir;
+  const std::string msg = task_error(dir, replace(kTask, "  models_dir: models/mytask\n", ""));
+  EXPECT_CONTAINS(msg, "mytask.yaml");
+  EXPECT_CONTAINS(msg, "missing key 'ensemble.models_dir'");
+}
+
+TEST(Config, UnknownTaskNameListsTheAvailableOnes) {
+  try {
+    load_task("pneumonitis", shipped_config());
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_CONTAINS(msg, "pneumonitis");
+    EXPECT_CONTAINS(msg, "pneumonitis.yaml");
+    EXPECT_CONTAINS(msg, "covid-vs-all");
+  }
+  // And as a reference from default.yaml.
+  TempDir dir;
+  write(dir / "config/default.yaml", "default_task: pneumonitis\nnetworks: networks.yaml\n");
+  write(dir / "config/networks.yaml", read(shipped_config() / "networks.yaml"));
+  try {
+    load_global_config(dir / "config");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_CONTAINS(e.what(), "default.yaml");
+    EXPECT_CONTAINS(e.what(), "'default_task'");
+    EXPECT_CONTAINS(e.what(), "pneumonitis");
+  }
+}
+
+TEST(Config, UnknownNetworkNameNamesFileKeyAndValidOnes) {
+  TempDir dir;
+  const std::string msg = task_error(dir, replace(kTask, "[resnet18, vgg16, alexnet]", "[resnet18, resnet9000, alexnet]"));
+  EXPECT_CONTAINS(msg, "mytask.yaml");
+  EXPECT_CONTAINS(msg, "ensemble.members[1]");
+  EXPECT_CONTAINS(msg, "resnet9000");
+  EXPECT_CONTAINS(msg, "darknet53");
+
+  // In networks.yaml too.
+  std::string nets = read(shipped_config() / "networks.yaml");
+  nets = replace(nets, "name: darknet19", "name: darknet20");
+  write(dir / "networks.yaml", nets);
+  try {
+    load_networks_config(dir / "networks.yaml");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_CONTAINS(e.what(), "networks.yaml");
+    EXPECT_CONTAINS(e.what(), "networks[17].name");
+    EXPECT_CONTAINS(e.what(), "darknet20");
+  }
+}
+
+TEST(Config, DuplicateKeyIsAnError) {
+  TempDir dir;
+  const std::string msg = task_error(dir, replace(kTask, "  vote: soft", "  vote: soft\n  vote: hard"));
+  EXPECT_CONTAINS(msg, "ensemble.vote");
+  EXPECT_CONTAINS(msg, "duplicate");
+}
+
+TEST(Config, ShippedTasksLoad) {
+  const auto names = member_names();
+  for (const auto& name : task_names()) {
+    SCOPED_TRACE(name);
+    const TaskConfig cfg = load_task(name, shipped_config());
+    EXPECT_EQ(cfg.task.name, name);
+    EXPECT_EQ(cfg.ensemble.members, names);
+    EXPECT_EQ(cfg.ensemble.preset, "compact");
+    EXPECT_DOUBLE_EQ(cfg.ensemble.tau, 0.5);
+    EXPECT_EQ(cfg.ensemble.quorum, 3);
+    EXPECT_EQ(cfg.ensemble.fallback, "abstain");
+    EXPECT_EQ(cfg.ensemble.vote, "soft");
+    EXPECT_EQ(cfg.ensemble.models_dir, (source_dir() / "models" / name).lexically_normal());
+  }
+  const TaskConfig pneumonia = load_task("pneumonia", shipped_config());
+  EXPECT_EQ(pneumonia.task.classes, (std::vector<std::string>{"normal", "pneumonia"}));
+  EXPECT_EQ(pneumonia.task.sources, (std::vector<std::string>{"kermany"}));
+  EXPECT_EQ(pneumonia.task.label_of("NORMAL"), 0);
+  EXPECT_EQ(pneumonia.task.label_of("covid"), 1);
+  EXPECT_EQ(pneumonia.task.label_of("other"), std::nullopt);
+
+  const TaskConfig bv = load_task("bacterial-vs-viral", shipped_config());
+  EXPECT_EQ(bv.task.label_of("bacterial"), 0);
+  EXPECT_EQ(bv.task.label_of("viral"), 1);
+  EXPECT_EQ(bv.task.label_of("covid"), std::nullopt);
+  EXPECT_EQ(bv.task.label_of("normal"), std::nullopt);
+
+  const TaskConfig cvo = load_task("covid-vs-other", shipped_config());
+  EXPECT_EQ(cvo.task.classes, (std::vector<std::string>{"covid", "other-viral"}));
+  EXPECT_EQ(cvo.task.label_of("COVID-19"), 0);
+  EXPECT_EQ(cvo.task.label_of("viral"), 1);
+  EXPECT_EQ(cvo.task.label_of("bacterial"), std::nullopt);
+  EXPECT_EQ(cvo.task.sources, (std::vector<std::string>{"kermany", "cohen"}));
+
+  const TaskConfig cva = load_task("covid-vs-all", shipped_config());
+  EXPECT_EQ(cva.task.classes, (std::vector<std::string>{"covid", "normal", "bacterial", "viral"}));
+  EXPECT_EQ(cva.task.label_of("other"), std::nullopt);
+}
+
+TEST(Config, ShippedDefaultLoads) {
+  const GlobalConfig g = load_global_config(shipped_config());
+  EXPECT_EQ(g.default_task, "pneumonia");
+  EXPECT_TRUE(fs::is_regular_file(g.networks_file));
+  EXPECT_GE(g.threads, 0);
+  EXPECT_EQ(g.output.format, "csv");
+}
+
+// networks.yaml repeats the registry's table; a mismatch names the member and the field.
+TEST(Config, NetworksYamlAgreesWithRegistry) {
+  const NetworksConfig cfg = load_networks_config(shipped_config() / "networks.yaml");
+  const auto& infos = member_infos();
+  ASSERT_EQ(cfg.networks.size(), infos.size()) << "networks.yaml lists " << cfg.networks.size()
+                                               << " networks, the registry " << infos.size();
+  for (std::size_t i = 0; i < infos.size(); ++i) {
+    const MemberInfo& r = infos[i];
+    const NetworkConfig& y = cfg.networks[i];
+    EXPECT_EQ(y.name, r.name) << "networks.yaml entry " << i << ": name differs from the registry";
+    EXPECT_EQ(y.family, r.family) << r.name << ": field 'family' differs (networks.yaml vs registry.cpp)";
+    EXPECT_EQ(y.torchvision, r.torchvision) << r.name << ": field 'torchvision' differs (networks.yaml vs registry.cpp)";
+    EXPECT_EQ(y.native_side, r.native_side) << r.name << ": field 'native_side' differs (networks.yaml vs registry.cpp)";
+    EXPECT_EQ(y.feature_layer, r.feature_layer) << r.name << ": field 'feature_layer' differs (networks.yaml vs registry.cpp)";
+    EXPECT_EQ(y.matlab_layer, r.matlab_layer) << r.name << ": field 'matlab_layer' differs (networks.yaml vs registry.cpp)";
+    EXPECT_EQ(y.presets.at("full").input_side, r.native_side) << r.name << ": preset full must use the native side";
+    EXPECT_DOUBLE_EQ(y.presets.at("full").width, 1.0) << r.name << ": preset full must have width 1";
+  }
+}
+
+TEST(Config, PresetLookup) {
+  const NetworksConfig cfg = load_networks_config(shipped_config() / "networks.yaml");
+  EXPECT_EQ(cfg.preset("resnet18", "compact").input_side, 128);
+  EXPECT_DOUBLE_EQ(cfg.preset("resnet18", "compact").width, 0.25);
+  EXPECT_EQ(cfg.preset("inceptionv3", "compact").input_side, 160);
+  EXPECT_EQ(cfg.preset("inceptionresnetv2", "tiny").input_side, 160);
+  EXPECT_EQ(cfg.preset("nasnetlarge", "tiny").input_side, 96);
+  EXPECT_EQ(cfg.preset("alexnet", "tiny").input_side, 64);
+  EXPECT_DOUBLE_EQ(cfg.preset("alexnet", "tiny").width, 0.125);
+  EXPECT_EQ(cfg.preset("nasnetlarge", "full").input_side, 331);
+  EXPECT_FLOAT_EQ(cfg.normalization.mean[0], 0.485f);
+  EXPECT_FLOAT_EQ(cfg.normalization.std[2], 0.225f);
+  EXPECT_THROW(cfg.preset("resnet18", "huge"), ConfigError);
+  EXPECT_THROW(cfg.preset("resnet9000", "full"), ConfigError);
+}
+
+TEST(Config, ConfigDirFromEnvironment) {
+  const char* old = std::getenv("GRADGATE_CONFIG_DIR");
+  const std::string saved = old ? old : "";
+  setenv("GRADGATE_CONFIG_DIR", "/some/where/config", 1);
+  EXPECT_EQ(default_config_dir(), fs::path("/some/where/config"));
+  EXPECT_EQ(project_root_of("/some/where/config/"), fs::path("/some/where"));
+  EXPECT_EQ(resolve_config_dir("/else"), fs::path("/else"));
+  unsetenv("GRADGATE_CONFIG_DIR");
+  EXPECT_EQ(default_config_dir(), source_dir() / "config");
+  if (old) setenv("GRADGATE_CONFIG_DIR", saved.c_str(), 1);
+}
