@@ -3,7 +3,7 @@
 # in one run and one table (issue 3). Per member, the two sides alternate C++,Py,Py,C++,...
 # so drift in the machine's load hits both alike; each figure is the median over repetitions.
 #
-#   bench/run_zoo_speed.sh [--build DIR] [--reps N] [--members a,b] [--presets full,compact]
+#   bench/run_zoo_speed.sh [--build DIR] [--reps N] [--members a,b] [--presets full,compact,tiny]
 #                          [--batches 1,8] [--threads 2] [--min-time 2] [--warmup 2]
 #                          [--min-iters 3] [--wait-policy passive|active|default] [--keep FILE]
 #

@@ -16,30 +16,13 @@
 #include <sstream>
 #include <vector>
 
+#include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/zoo/registry.h"
 
 namespace po = boost::program_options;
 
 namespace {
-
-struct Preset {
-  double width;
-  int64_t side;
-};
-
-// Until config/networks.yaml and its loader land in main, the presets are the ones agreed for
-// issue 3: full = the published network; compact = width 0.25 at side 128 (160 for the two
-// Inception-ResNet stems, whose reductions leave nothing at 128).
-// TODO(bench): read the presets from include/gradgate/config.h once it exists.
-Preset preset_for(const gradgate::MemberInfo& info, const std::string& preset) {
-  if (preset == "full") return {1.0, info.native_side};
-  if (preset == "compact") {
-    const bool big_stem = info.name == "inceptionv3" || info.name == "inceptionresnetv2";
-    return {0.25, big_stem ? 160 : 128};
-  }
-  throw gradgate::ConfigError("zoo-speed: unknown preset '" + preset + "'; valid: full, compact");
-}
 
 // Local rather than cli_common's split_list: the bench links only the zoo.
 std::vector<std::string> split_list(const std::string& comma_separated) {
@@ -94,15 +77,16 @@ std::string one_line(std::string s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string members_arg, presets_arg, batches_arg;
+  std::string members_arg, presets_arg, batches_arg, config_dir;
   int threads = 2, warmup = 2, min_iters = 3, max_iters = 1000;
   double min_time = 2.0;
   po::options_description opts("zoo-speed [options]\nOptions");
   // clang-format off
   opts.add_options()
     ("help,h", "print this help and exit")
+    ("config-dir", po::value(&config_dir), "folder holding networks.yaml (presets); default: GRADGATE_CONFIG_DIR or <source>/config")
     ("members", po::value(&members_arg)->default_value("all"), "comma-separated member names, or all")
-    ("presets", po::value(&presets_arg)->default_value("full,compact"), "comma-separated presets: full, compact")
+    ("presets", po::value(&presets_arg)->default_value("full,compact"), "comma-separated presets of networks.yaml: full, compact, tiny")
     ("batches", po::value(&batches_arg)->default_value("1,8"), "comma-separated batch sizes")
     ("threads", po::value(&threads)->default_value(2), "intra-op threads (at::set_num_threads)")
     ("warmup", po::value(&warmup)->default_value(2), "untimed forward passes before timing")
@@ -132,6 +116,12 @@ int main(int argc, char** argv) {
       if (batches.back() < 1) throw gradgate::ConfigError("--batches: sizes must be >= 1, got " + b);
     }
 
+    // Presets (input side, width) come from networks.yaml, as for the CLI tools.
+    const auto networks =
+        gradgate::load_networks_config(gradgate::resolve_config_dir(config_dir) / "networks.yaml");
+    for (const auto& m : members)
+      for (const auto& p : presets) networks.preset(m, p);  // fail before timing, not halfway
+
     at::set_num_threads(threads);
     torch::manual_seed(0);
     std::cout << "INFO\tcpp\tthreads=" << at::get_num_threads()
@@ -140,15 +130,14 @@ int main(int argc, char** argv) {
               << " torch=" << TORCH_VERSION << "\n";
 
     for (const auto& name : members) {
-      const auto& info = gradgate::member_info(name);
       for (const auto& preset_name : presets) {
-        const Preset p = preset_for(info, preset_name);
+        const gradgate::PresetSpec p = networks.preset(name, preset_name);
         gradgate::Member m;
         std::string build_error;
         try {
           gradgate::MemberOptions o;
           o.width = p.width;
-          o.input_side = p.side;
+          o.input_side = p.input_side;
           m = gradgate::make_member(name, o);
           m->eval();
         } catch (const std::exception& e) {
@@ -156,15 +145,15 @@ int main(int argc, char** argv) {
         }
         for (int64_t batch : batches) {
           std::ostringstream key;
-          key << "cpp\t" << name << "\t" << preset_name << "\t" << batch << "\t" << p.side << "\t"
-              << p.width;
+          key << "cpp\t" << name << "\t" << preset_name << "\t" << batch << "\t"
+              << p.input_side << "\t" << p.width;
           if (!m) {
             std::cout << "NA\t" << key.str() << "\t" << build_error << std::endl;
             continue;
           }
           try {
             torch::InferenceMode guard;
-            const auto x = torch::randn({batch, 3, p.side, p.side});
+            const auto x = torch::randn({batch, 3, p.input_side, p.input_side});
             const Timing t = time_forward(m, x, warmup, min_time, min_iters, max_iters);
             std::cout << "RESULT\t" << key.str() << "\t" << std::fixed << std::setprecision(3)
                       << t.median_s * 1e3 << "\t" << batch / t.median_s << "\t" << t.iters
