@@ -29,7 +29,8 @@ Phantom make_phantom(const PhantomOptions& options);
 
 // Writes `per_class` phantoms of each diagnosis (normal, bacterial, viral, covid) under
 // `dir` (images/, masks/) and a manifest.csv in the cxr format (split 70/15/15 by a
-// deterministic patient hash). Returns the manifest path.
+// deterministic index pattern). The source column is left empty so every task, whatever
+// sources it names, takes the phantoms. Returns the manifest path.
 std::filesystem::path write_phantom_dataset(const std::filesystem::path& dir, int per_class,
                                             int side, uint64_t seed);
 

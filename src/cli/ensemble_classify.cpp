@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (vm.count("list-networks")) {
-      std::cerr << "not yet\n";
+      print_network_table(std::cout, preset);
       return 0;
     }
     require_task(task);

@@ -1,0 +1,91 @@
+#pragma once
+// The gated ensemble: every member explains its prediction with Grad-CAM, the lung gate
+// keeps the members whose map lies mostly inside the lungs, the kept members vote.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "gradgate/config.h"
+#include "gradgate/gate.h"
+#include "gradgate/lung_mask.h"
+#include "gradgate/parallel.h"
+#include "gradgate/vote.h"
+
+namespace gradgate {
+
+enum class CamMethod;
+
+struct EnsembleMemberSpec {
+  std::string name;               // registry name
+  PresetSpec preset;              // input side and width
+  std::filesystem::path weights;  // state dict; empty = untrained (random) weights
+};
+
+struct EnsembleOptions {
+  std::vector<EnsembleMemberSpec> members;
+  std::vector<std::string> classes;
+  Normalization normalization;
+  GateOptions gate;
+  VoteRule vote = VoteRule::Soft;
+  std::string cam = "gradcam";    // gradcam | gradcampp | hirescam
+  RunMode mode = RunMode::Parallel;
+  bool keep_maps = true;          // keep each member's map at image size in the outcome
+};
+
+struct MemberOutcome {
+  std::string name;
+  int label = -1;                 // argmax class
+  double probability = 0.0;       // probability of `label`
+  std::vector<double> probs;      // per class
+  LungShare share;                // in-lung share, lift, status
+  bool passed = false;            // share >= tau
+  bool kept = false;              // voted (passed, or chosen by the fallback)
+  cv::Mat map;                    // CV_32FC1 at the image's size (when keep_maps)
+};
+
+struct ImageOutcome {
+  std::filesystem::path image;
+  bool ok = false;                // false: the image could not be processed (see error)
+  std::string error;
+  cv::Mat gray;                   // CV_32FC1 [0,1], the image as loaded
+  LungMask mask;
+  GateDecision gate;
+  VoteResult vote;                // label -1 / abstained when the gate abstains
+  std::vector<MemberOutcome> members;
+};
+
+// Time spent per stage over a call, for the benchmark (seconds, wall clock).
+struct EnsembleTimings {
+  double masks = 0, members = 0, gate_vote = 0, total = 0;
+};
+
+class Ensemble {
+ public:
+  // Builds every member (and loads its weights); throws ModelError naming the member/file.
+  explicit Ensemble(EnsembleOptions options);
+  ~Ensemble();
+  Ensemble(Ensemble&&) noexcept;
+
+  const EnsembleOptions& options() const { return options_; }
+  // Names of members running with random weights (no weights file).
+  std::vector<std::string> untrained_members() const;
+
+  // Classifies a batch of loaded images (CV_32FC1 [0,1]) with their lung masks. One
+  // Grad-CAM pass (one backward) per member per batch; members run per options.mode.
+  std::vector<ImageOutcome> classify(const std::vector<cv::Mat>& grays,
+                                     const std::vector<LungMask>& masks,
+                                     EnsembleTimings* timings = nullptr);
+
+  // The baseline the gate's overhead is measured against: preprocess + forward of every
+  // member, no Grad-CAM, no mask, no gate. Returns per member the [N,K] probabilities.
+  std::vector<std::vector<std::vector<double>>> forward_only(const std::vector<cv::Mat>& grays);
+
+ private:
+  struct Impl;
+  EnsembleOptions options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gradgate
