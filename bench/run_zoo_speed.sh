@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Forward-pass speed of the zoo, C++ (zoo-speed) against Python/torchvision (zoo_speed.py),
+# in one run and one table (issue 3). Per member, the two sides alternate C++,Py,Py,C++,...
+# so drift in the machine's load hits both alike; each figure is the median over repetitions.
+#
+#   bench/run_zoo_speed.sh [--build DIR] [--reps N] [--members a,b] [--presets full,compact,tiny]
+#                          [--batches 1,8] [--threads 2] [--min-time 2] [--warmup 2]
+#                          [--min-iters 3] [--wait-policy passive|active|default] [--keep FILE]
+#
+# --wait-policy sets OMP_WAIT_POLICY for both sides (default passive). libgomp's default spins
+# after each parallel region; when other processes hold the cores, a spinning thread waits for a
+# descheduled one and 2-thread forwards become ~10x slower and very noisy. "default" leaves the
+# environment as it is.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+build="$here/../build"
+reps=2
+members=all
+presets=full,compact
+batches=1,8
+threads=2
+min_time=2
+warmup=2
+min_iters=3
+keep=""
+wait_policy=passive
+python=/usr/bin/python3  # Debian's torch 1.13 / torchvision 0.14, not the pyenv python on PATH
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build) build="$2"; shift 2 ;;
+    --reps) reps="$2"; shift 2 ;;
+    --members) members="$2"; shift 2 ;;
+    --presets) presets="$2"; shift 2 ;;
+    --batches) batches="$2"; shift 2 ;;
+    --threads) threads="$2"; shift 2 ;;
+    --min-time) min_time="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --min-iters) min_iters="$2"; shift 2 ;;
+    --keep) keep="$2"; shift 2 ;;
+    --wait-policy) wait_policy="$2"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "run_zoo_speed.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+case "$wait_policy" in
+  passive|PASSIVE) export OMP_WAIT_POLICY=PASSIVE ;;
+  active|ACTIVE) export OMP_WAIT_POLICY=ACTIVE ;;
+  default) ;;
+  *) echo "run_zoo_speed.sh: --wait-policy must be passive, active or default" >&2; exit 2 ;;
+esac
+
+exe="$build/bin/zoo-speed"
+if [[ ! -x "$exe" ]]; then
+  echo "run_zoo_speed.sh: $exe not found; build first: cmake --build $build --target zoo-speed" >&2
+  exit 2
+fi
+if [[ "$members" == all ]]; then
+  # The registry's order, from the Python side's copy (checked against the C++ list below).
+  members="$("$python" -c "import sys; sys.path.insert(0, '$here'); import zoo_speed; print(','.join(m[0] for m in zoo_speed.MEMBERS))")"
+fi
+
+out="${keep:-$(mktemp /tmp/zoo_speed.XXXXXX.tsv)}"
+: > "$out"
+common=(--batches "$batches" --threads "$threads" --min-time "$min_time" --warmup "$warmup"
+        --min-iters "$min_iters")
+
+echo "# BLAS: libblas.so.3 -> $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || echo '?')"
+echo "# LAPACK: liblapack.so.3 -> $(readlink -f /etc/alternatives/liblapack.so.3-x86_64-linux-gnu 2>/dev/null || echo '?')"
+echo "# cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# threads per side: $threads; OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset} OMP_NUM_THREADS=${OMP_NUM_THREADS:-unset} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset}"
+echo "# raw lines: $out"
+
+run_cpp() { "$exe" --members "$1" --presets "$presets" "${common[@]}" | tee -a "$out" | grep -v '^INFO' >&2 || true; }
+run_py() { "$python" "$here/zoo_speed.py" --members "$1" --presets full "${common[@]}" | tee -a "$out" | grep -v '^INFO' >&2 || true; }
+
+IFS=, read -r -a member_list <<< "$members"
+for m in "${member_list[@]}"; do
+  for ((r = 0; r < reps; ++r)); do
+    # ABBA order: C++ first on even repetitions, Python first on odd ones.
+    if (( r % 2 == 0 )); then run_cpp "$m"; run_py "$m"; else run_py "$m"; run_cpp "$m"; fi
+  done
+done
+
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$python" "$here/zoo_speed.py" --summarize "$out"

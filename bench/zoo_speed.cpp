@@ -1,0 +1,172 @@
+// zoo-speed: forward-pass throughput of every zoo member in eval mode (issue 3).
+// Prints one tab-separated line per (member, preset, batch) so bench/run_zoo_speed.sh can
+// interleave it with bench/zoo_speed.py (the torchvision counterpart) and build one table:
+//   RESULT cpp <member> <preset> <batch> <side> <width> <median_ms> <images_per_s> <iters>
+//   NA     cpp <member> <preset> <batch> <side> <width> <reason>
+// Run it alone for a quick look; the script is what compares C++ with Python.
+#include <torch/torch.h>
+
+#include <ATen/Parallel.h>
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <vector>
+
+#include "gradgate/config.h"
+#include "gradgate/error.h"
+#include "gradgate/zoo/registry.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+// Local rather than cli_common's split_list: the bench links only the zoo.
+std::vector<std::string> split_list(const std::string& comma_separated) {
+  std::vector<std::string> items;
+  std::stringstream ss(comma_separated);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) items.push_back(item);
+  return items;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+struct Timing {
+  double median_s;
+  int iters;
+};
+
+// Warm-up (first calls pick oneDNN primitives and allocate), then timed iterations until both
+// `min_time` seconds and `min_iters` iterations have passed. The median ignores the odd
+// iteration that another process on this shared machine slowed down.
+Timing time_forward(gradgate::Member& m, const torch::Tensor& x, int warmup, double min_time,
+                    int min_iters, int max_iters) {
+  using clock = std::chrono::steady_clock;
+  for (int i = 0; i < warmup; ++i) m->forward(x);
+  std::vector<double> per_iter;
+  const auto start = clock::now();
+  while (true) {
+    const auto t0 = clock::now();
+    auto y = m->forward(x);
+    const auto t1 = clock::now();
+    per_iter.push_back(std::chrono::duration<double>(t1 - t0).count());
+    const double elapsed = std::chrono::duration<double>(t1 - start).count();
+    const int n = static_cast<int>(per_iter.size());
+    if ((elapsed >= min_time && n >= min_iters) || n >= max_iters) break;
+  }
+  return {median(per_iter), static_cast<int>(per_iter.size())};
+}
+
+std::string one_line(std::string s) {
+  // torch errors carry a multi-line C++ backtrace; the table wants the first line.
+  const auto nl = s.find('\n');
+  if (nl != std::string::npos) s.resize(nl);
+  std::replace(s.begin(), s.end(), '\t', ' ');
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string members_arg, presets_arg, batches_arg, config_dir;
+  int threads = 2, warmup = 2, min_iters = 3, max_iters = 1000;
+  double min_time = 2.0;
+  po::options_description opts("zoo-speed [options]\nOptions");
+  // clang-format off
+  opts.add_options()
+    ("help,h", "print this help and exit")
+    ("config-dir", po::value(&config_dir), "folder holding networks.yaml (presets); default: GRADGATE_CONFIG_DIR or <source>/config")
+    ("members", po::value(&members_arg)->default_value("all"), "comma-separated member names, or all")
+    ("presets", po::value(&presets_arg)->default_value("full,compact"), "comma-separated presets of networks.yaml: full, compact, tiny")
+    ("batches", po::value(&batches_arg)->default_value("1,8"), "comma-separated batch sizes")
+    ("threads", po::value(&threads)->default_value(2), "intra-op threads (at::set_num_threads)")
+    ("warmup", po::value(&warmup)->default_value(2), "untimed forward passes before timing")
+    ("min-time", po::value(&min_time)->default_value(2.0), "time each configuration at least this many seconds")
+    ("min-iters", po::value(&min_iters)->default_value(3), "and at least this many iterations")
+    ("max-iters", po::value(&max_iters)->default_value(1000), "stop after this many iterations");
+  // clang-format on
+  try {
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    if (vm.count("help")) {
+      std::cout << opts << "\n";
+      return 0;
+    }
+    po::notify(vm);
+    if (threads < 1) throw gradgate::ConfigError("--threads must be >= 1");
+    if (min_iters < 1 || max_iters < min_iters)
+      throw gradgate::ConfigError("--min-iters must be >= 1 and <= --max-iters");
+
+    std::vector<std::string> members =
+        members_arg == "all" ? gradgate::member_names() : split_list(members_arg);
+    for (const auto& m : members) gradgate::member_info(m);  // unknown names fail before timing
+    const auto presets = split_list(presets_arg);
+    std::vector<int64_t> batches;
+    for (const auto& b : split_list(batches_arg)) {
+      batches.push_back(std::stoll(b));
+      if (batches.back() < 1) throw gradgate::ConfigError("--batches: sizes must be >= 1, got " + b);
+    }
+
+    // Presets (input side, width) come from networks.yaml, as for the CLI tools.
+    const auto networks =
+        gradgate::load_networks_config(gradgate::resolve_config_dir(config_dir) / "networks.yaml");
+    for (const auto& m : members)
+      for (const auto& p : presets) networks.preset(m, p);  // fail before timing, not halfway
+
+    at::set_num_threads(threads);
+    torch::manual_seed(0);
+    std::cout << "INFO\tcpp\tthreads=" << at::get_num_threads()
+              << " interop_threads=" << at::get_num_interop_threads()
+              << " mkldnn=" << (at::globalContext().userEnabledMkldnn() ? "on" : "off")
+              << " torch=" << TORCH_VERSION << "\n";
+
+    for (const auto& name : members) {
+      for (const auto& preset_name : presets) {
+        const gradgate::PresetSpec p = networks.preset(name, preset_name);
+        gradgate::Member m;
+        std::string build_error;
+        try {
+          gradgate::MemberOptions o;
+          o.width = p.width;
+          o.input_side = p.input_side;
+          m = gradgate::make_member(name, o);
+          m->eval();
+        } catch (const std::exception& e) {
+          build_error = one_line(e.what());
+        }
+        for (int64_t batch : batches) {
+          std::ostringstream key;
+          key << "cpp\t" << name << "\t" << preset_name << "\t" << batch << "\t"
+              << p.input_side << "\t" << p.width;
+          if (!m) {
+            std::cout << "NA\t" << key.str() << "\t" << build_error << std::endl;
+            continue;
+          }
+          try {
+            torch::InferenceMode guard;
+            const auto x = torch::randn({batch, 3, p.input_side, p.input_side});
+            const Timing t = time_forward(m, x, warmup, min_time, min_iters, max_iters);
+            std::cout << "RESULT\t" << key.str() << "\t" << std::fixed << std::setprecision(3)
+                      << t.median_s * 1e3 << "\t" << batch / t.median_s << "\t" << t.iters
+                      << std::endl;
+          } catch (const std::exception& e) {
+            std::cout << "NA\t" << key.str() << "\t" << one_line(e.what()) << std::endl;
+          }
+        }
+      }
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "zoo-speed: " << e.what() << "\n";
+    return 2;
+  }
+}
