@@ -17,6 +17,7 @@
 #include "gradgate/gradcam.h"
 #include "gradgate/parallel.h"
 #include "gradgate/zoo/registry.h"
+#include "gradgate/openmp_policy.h"
 
 using namespace gradgate;
 using Clock = std::chrono::steady_clock;
@@ -47,6 +48,7 @@ double best_ms(int reps, F&& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gradgate::relaunch_with_passive_openmp(argv);
   std::string preset = "tiny";
   int64_t batch = 4;
   int reps = 3;

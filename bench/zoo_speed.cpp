@@ -19,6 +19,7 @@
 #include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/zoo/registry.h"
+#include "gradgate/openmp_policy.h"
 
 namespace po = boost::program_options;
 
@@ -77,6 +78,7 @@ std::string one_line(std::string s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  gradgate::relaunch_with_passive_openmp(argv);
   std::string members_arg, presets_arg, batches_arg, config_dir;
   int threads = 2, warmup = 2, min_iters = 3, max_iters = 1000;
   double min_time = 2.0;

@@ -4,39 +4,55 @@
 
 #include <iostream>
 
+#include "gradgate/classify.h"
 #include "gradgate/cli_common.h"
 #include "gradgate/error.h"
+#include "gradgate/openmp_policy.h"
 #include "gradgate/task.h"
-#include "gradgate/zoo/registry.h"
 
 namespace po = boost::program_options;
 using namespace gradgate;
 
 int main(int argc, char** argv) {
-  std::string task, models, out, vote, fallback, cam, preset, members;
-  double tau = -1.0;
-  int quorum = 0;
-  std::vector<std::string> inputs;
+  relaunch_with_passive_openmp(argv);
+  ClassifyRequest rq;
+  std::string members, models, config_dir, out, segmenter, atlas;
+  bool no_overlays = false, no_montage = false, no_progress = false, require_trained = false;
 
-  po::options_description opts("ensemble-classify [options] INPUT...\n\n"
-                               "INPUT: image files, folders of images, or a manifest/CSV.\n"
-                               "Options");
+  po::options_description opts(
+      "ensemble-classify --task T [options] --out DIR INPUT...\n\n"
+      "Classifies chest X-rays with an ensemble of CNNs whose Grad-CAM maps are checked\n"
+      "against a lung mask: members looking outside the lungs are dropped for that image.\n"
+      "INPUT: image files, folders of images (recursive), or a manifest/CSV data set.\n"
+      "Exit code: 0 every image classified (or abstained), 1 some images failed, 2 bad usage.\n\n"
+      "Options");
   // clang-format off
   opts.add_options()
     ("help,h", "print this help and exit")
     ("list-tasks", "list the tasks and exit")
     ("list-networks", "list the 19 members (preset, input side, parameters, feature layer) and exit")
-    ("task,t", po::value(&task), ("task: " + join(task_names(), " | ")).c_str())
-    ("models,m", po::value(&models)->default_value(""), "models folder (default: the task's, from config/tasks/<task>.yaml)")
-    ("preset", po::value(&preset)->default_value("compact"), "member size preset: full | compact | tiny")
-    ("members", po::value(&members)->default_value(""), "comma-separated members (default: the task's)")
-    ("tau", po::value(&tau)->default_value(-1.0, "task's"), "gate: minimum in-lung share of Grad-CAM mass in [0,1]")
-    ("quorum", po::value(&quorum)->default_value(0, "task's"), "gate: members that must pass, else the fallback decides")
-    ("fallback", po::value(&fallback)->default_value("", "task's"), "when fewer than quorum pass: abstain | all | best")
-    ("vote", po::value(&vote)->default_value("", "task's"), "vote rule: soft | hard | weighted")
-    ("cam", po::value(&cam)->default_value("gradcam"), "saliency: gradcam | gradcampp | hirescam")
-    ("out,o", po::value(&out)->default_value("out"), "output folder")
-    ("input", po::value(&inputs)->multitoken(), "inputs (positional)");
+    ("task,t", po::value(&rq.task), ("task: " + join(task_names(), " | ")).c_str())
+    ("models,m", po::value(&models)->default_value("", "the task's models_dir"), "models folder with manifest.yaml (from ensemble-train)")
+    ("preset", po::value(&rq.preset)->default_value("", "task's (compact)"), "member size preset without a manifest: full | compact | tiny")
+    ("members", po::value(&members)->default_value("", "task's"), "comma-separated members to use")
+    ("tau", po::value(&rq.tau)->default_value(-1.0, "task's (0.5)"), "gate: minimum in-lung share of Grad-CAM mass, in [0,1]")
+    ("quorum", po::value(&rq.quorum)->default_value(0, "task's (3)"), "gate: members that must pass, else the fallback decides")
+    ("fallback", po::value(&rq.fallback)->default_value("", "task's (abstain)"), "fewer than quorum pass: abstain | all | best")
+    ("vote", po::value(&rq.vote)->default_value("", "task's (soft)"), "vote rule: soft | hard | weighted")
+    ("cam", po::value(&rq.cam)->default_value("", "task's (gradcam)"), "saliency: gradcam | gradcampp | hirescam")
+    ("out,o", po::value(&out)->default_value("out"), "output folder (results.csv, results.jsonl, run.json, overlays/, montage/, maps/)")
+    ("save-maps", po::bool_switch(&rq.save_maps), "also write each member's raw map and the mask as .npy (maps/)")
+    ("no-overlays", po::bool_switch(&no_overlays), "skip the per-member overlay PNGs")
+    ("no-montage", po::bool_switch(&no_montage), "skip the montage PNG per image")
+    ("batch", po::value(&rq.batch)->default_value(8), "images per Grad-CAM pass")
+    ("threads", po::value(&rq.threads)->default_value(0, "all cores"), "cores to use")
+    ("serial", po::bool_switch(&rq.serial), "run members one after another (same results as parallel)")
+    ("require-trained", po::bool_switch(&require_trained), "refuse to run members without trained weights")
+    ("segmenter", po::value(&segmenter)->default_value("", "models/lung_unet/lung_unet.pt"), "lung U-Net weights")
+    ("atlas", po::value(&atlas)->default_value("", "masks/lung_atlas.png"), "lung atlas PNG")
+    ("config-dir", po::value(&config_dir)->default_value("", "GRADGATE_CONFIG_DIR or the source tree's config/"), "configuration folder")
+    ("no-progress", po::bool_switch(&no_progress), "no progress bar on stderr")
+    ("input", po::value(&rq.inputs)->multitoken(), "inputs (positional)");
   // clang-format on
   po::positional_options_description pos;
   pos.add("input", -1);
@@ -54,13 +70,29 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (vm.count("list-networks")) {
-      print_network_table(std::cout, preset);
+      print_network_table(std::cout, rq.preset.empty() ? "compact" : rq.preset);
       return 0;
     }
-    require_task(task);
-    if (inputs.empty()) throw Error("no INPUT given: name image files, folders or a manifest/CSV");
-    std::cerr << "ensemble-classify: classification is not wired yet\n";
-    return 2;
+    require_task(rq.task);
+    if (rq.inputs.empty()) throw Error("no INPUT given: name image files, folders or a manifest/CSV");
+    rq.members = split_list(members);
+    rq.models_dir = models;
+    rq.config_dir = config_dir;
+    rq.out = out;
+    rq.segmenter = segmenter;
+    rq.atlas = atlas;
+    rq.overlays = !no_overlays;
+    rq.montage = !no_montage;
+    rq.progress = !no_progress;
+    rq.allow_untrained = !require_trained;
+    const ClassifySummary s = run_classify(rq);
+    std::cout << "classified " << s.images << " images in " << s.seconds << " s: "
+              << (s.images - s.failed - s.abstained) << " labelled, " << s.abstained
+              << " abstained, " << s.failed << " failed -> " << rq.out.string() << "\n";
+    if (!s.untrained.empty())
+      std::cout << "WARNING: " << s.untrained.size()
+                << " members ran with random weights: the labels are not meaningful\n";
+    return s.failed > 0 ? 1 : 0;
   } catch (const po::error& e) {
     std::cerr << "ensemble-classify: " << e.what() << "\n(see ensemble-classify --help)\n";
     return 2;

@@ -11,6 +11,7 @@
 
 #include "gradgate/cli_common.h"
 #include "gradgate/error.h"
+#include "gradgate/openmp_policy.h"
 #include "gradgate/train.h"
 
 namespace po = boost::program_options;
@@ -78,13 +79,7 @@ int run_import(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // OpenMP threads that spin while waiting cost 10-60x on a busy 2-core machine (measured:
-  // darknet19/tiny 4 vs 253 images/s with 2 threads). The policy is read when libgomp loads,
-  // so it is set here and the tool restarts itself once.
-  if (!std::getenv("OMP_WAIT_POLICY")) {
-    setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv("/proc/self/exe", argv);  // on failure: carry on with the default policy
-  }
+  relaunch_with_passive_openmp(argv);
   try {
     if (argc > 1 && std::string(argv[1]) == "import") return run_import(argc - 1, argv + 1);
 

@@ -1,0 +1,43 @@
+#pragma once
+// `ensemble-classify` as a library call: resolves the task, the members and their weights,
+// the lung masks, runs the gated ensemble over the inputs in batches and writes the report.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace gradgate {
+
+struct ClassifyRequest {
+  std::string task;                      // one of task_names()
+  std::filesystem::path config_dir;      // empty: default_config_dir()
+  std::filesystem::path models_dir;      // empty: the task's models_dir
+  std::string preset;                    // empty: the task's (used only without a manifest)
+  std::vector<std::string> members;      // empty: the task's (or the manifest's) members
+  double tau = -1.0;                     // < 0: the task's
+  int quorum = 0;                        // 0: the task's
+  std::string fallback, vote, cam;       // empty: the task's
+  std::vector<std::string> inputs;       // image files, folders, manifest/CSV files
+  std::filesystem::path out = "out";
+  bool save_maps = false;                // raw maps + mask as .npy
+  bool overlays = true;                  // per-member overlay PNGs
+  bool montage = true;                   // one montage PNG per image
+  int batch = 8;                         // images per Grad-CAM pass
+  int threads = 0;                       // cores to use; 0 = all
+  bool serial = false;                   // members one after another (for checking)
+  bool progress = true;                  // progress bar on stderr
+  bool allow_untrained = true;           // run with random weights when no models exist
+  std::filesystem::path segmenter;       // empty: the committed U-Net (models/lung_unet)
+  std::filesystem::path atlas;           // empty: the committed atlas (masks/)
+};
+
+struct ClassifySummary {
+  int images = 0, failed = 0, abstained = 0;
+  std::vector<std::string> untrained;    // members that ran with random weights
+  double seconds = 0.0;
+};
+
+// Runs the request; throws Error (naming what) for bad settings before any output is
+// written. Images that cannot be read become rows with their error; the rest go on.
+ClassifySummary run_classify(const ClassifyRequest& request);
+
+}  // namespace gradgate

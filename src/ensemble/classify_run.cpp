@@ -1,0 +1,159 @@
+#include "gradgate/classify.h"
+
+#include <chrono>
+#include <iostream>
+
+#include "gradgate/cli_common.h"
+#include "gradgate/config.h"
+#include "gradgate/ensemble.h"
+#include "gradgate/error.h"
+#include "gradgate/image.h"
+#include "gradgate/inputs.h"
+#include "gradgate/models_manifest.h"
+#include "gradgate/report.h"
+
+namespace gradgate {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Members, their sizes and weights: from the models folder's manifest when there is one,
+// else the task's members at the preset from networks.yaml, with random weights.
+std::vector<EnsembleMemberSpec> resolve_members(const ClassifyRequest& rq, const TaskConfig& task,
+                                                const NetworksConfig& nets, const fs::path& models_dir,
+                                                Normalization* norm) {
+  std::vector<EnsembleMemberSpec> specs;
+  const fs::path manifest_file = models_dir / "manifest.yaml";
+  if (fs::exists(manifest_file)) {
+    const ModelsManifest mf = load_models_manifest(manifest_file);
+    if (mf.classes != task.task.classes)
+      throw ConfigError(manifest_file.string() + ": classes [" + join(mf.classes, ", ") +
+                        "] differ from task " + task.task.name + "'s [" +
+                        join(task.task.classes, ", ") + "]");
+    const std::vector<std::string> wanted =
+        rq.members.empty() ? std::vector<std::string>{} : rq.members;
+    for (const auto& e : mf.members) {
+      if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), e.name) == wanted.end()) continue;
+      specs.push_back({e.name, {e.input_side, e.width}, e.file});
+      norm->mean = e.mean;
+      norm->std = e.std;
+    }
+    for (const auto& w : wanted) mf.member(w);  // names a requested member the folder lacks
+    return specs;
+  }
+  if (!rq.allow_untrained)
+    throw ConfigError("no trained members: " + manifest_file.string() +
+                      " does not exist (train with ensemble-train, or import with "
+                      "ensemble-train import)");
+  const std::string preset = rq.preset.empty() ? task.ensemble.preset : rq.preset;
+  const auto& names = rq.members.empty() ? task.ensemble.members : rq.members;
+  for (const auto& name : names) specs.push_back({name, nets.preset(name, preset), {}});
+  *norm = nets.normalization;
+  return specs;
+}
+
+}  // namespace
+
+ClassifySummary run_classify(const ClassifyRequest& rq) {
+  const auto t0 = std::chrono::steady_clock::now();
+  require_task(rq.task);
+  const fs::path config_dir = resolve_config_dir(rq.config_dir);
+  const TaskConfig task = load_task(rq.task, config_dir);
+  const NetworksConfig nets = load_networks_config(config_dir / "networks.yaml");
+  const fs::path models_dir = rq.models_dir.empty() ? task.ensemble.models_dir : rq.models_dir;
+
+  EnsembleOptions eo;
+  eo.classes = task.task.classes;
+  eo.members = resolve_members(rq, task, nets, models_dir, &eo.normalization);
+  if (eo.members.empty()) throw ConfigError("no members selected");
+  eo.gate.tau = rq.tau >= 0 ? rq.tau : task.ensemble.tau;
+  eo.gate.quorum = rq.quorum > 0 ? rq.quorum : task.ensemble.quorum;
+  // A quorum larger than the members left (e.g. --members a,b) means "all of them".
+  eo.gate.quorum = std::min<int>(eo.gate.quorum, static_cast<int>(eo.members.size()));
+  eo.gate.fallback = gate_fallback_from_string(rq.fallback.empty() ? task.ensemble.fallback : rq.fallback);
+  eo.vote = vote_rule_from_string(rq.vote.empty() ? task.ensemble.vote : rq.vote);
+  eo.cam = rq.cam.empty() ? task.ensemble.cam : rq.cam;
+  eo.mode = rq.serial ? RunMode::Serial : RunMode::Parallel;
+  if (eo.gate.tau > 1.0) throw ConfigError("--tau must be in [0,1], got " + std::to_string(eo.gate.tau));
+  if (rq.batch < 1) throw ConfigError("--batch must be >= 1");
+
+  const auto inputs = collect_inputs(rq.inputs);
+  configure_threads(rq.threads, rq.serial ? 1 : 0);
+  Ensemble ensemble(eo);
+
+  LungMaskProviderOptions mo = default_lung_mask_options();
+  if (!rq.segmenter.empty()) mo.segmenter_weights = rq.segmenter;
+  if (!rq.atlas.empty()) mo.atlas = rq.atlas;
+  const LungMaskProvider masks(mo);
+
+  ClassifySummary summary;
+  summary.untrained = ensemble.untrained_members();
+  if (!summary.untrained.empty())
+    std::cerr << "\n*** WARNING: " << summary.untrained.size() << " of " << eo.members.size()
+              << " members have NO TRAINED WEIGHTS (random): " << join(summary.untrained, ", ")
+              << ".\n*** Their labels mean nothing; train them with ensemble-train (models "
+                 "folder: "
+              << models_dir.string() << ").\n\n";
+
+  RunInfo info;
+  info.task = task.task.name;
+  info.classes = eo.classes;
+  for (const auto& m : eo.members) info.members.push_back(m.name);
+  info.tau = eo.gate.tau;
+  info.quorum = eo.gate.quorum;
+  info.fallback = to_string(eo.gate.fallback);
+  info.vote = to_string(eo.vote);
+  info.cam = eo.cam;
+  info.untrained = summary.untrained;
+  info.models_dir = models_dir;
+  ReportOptions ro;
+  ro.overlays = rq.overlays;
+  ro.montage = rq.montage;
+  ro.save_maps = rq.save_maps;
+  Report report(rq.out, info, ro);
+  ProgressBar progress(inputs.size(), "classify", rq.progress);
+
+  for (size_t start = 0; start < inputs.size(); start += static_cast<size_t>(rq.batch)) {
+    const size_t end = std::min(inputs.size(), start + static_cast<size_t>(rq.batch));
+    // Load and mask each image; a failure becomes that image's row, the batch goes on.
+    std::vector<ImageOutcome> rows(end - start);
+    std::vector<cv::Mat> grays;
+    std::vector<LungMask> lung_masks;
+    std::vector<size_t> good;
+    for (size_t i = start; i < end; ++i) {
+      ImageOutcome& row = rows[i - start];
+      row.image = inputs[i].image;
+      try {
+        cv::Mat gray = load_gray(inputs[i].image);
+        lung_masks.push_back(masks.for_image(gray, inputs[i].image, inputs[i].mask));
+        grays.push_back(gray);
+        good.push_back(i - start);
+      } catch (const std::exception& e) {
+        row.ok = false;
+        row.error = e.what();
+      }
+    }
+    if (!grays.empty()) {
+      auto done = ensemble.classify(grays, lung_masks);
+      for (size_t g = 0; g < good.size(); ++g) {
+        done[g].image = rows[good[g]].image;
+        rows[good[g]] = std::move(done[g]);
+      }
+    }
+    for (const auto& row : rows) {
+      report.add(row);
+      ++summary.images;
+      if (!row.ok) ++summary.failed;
+      else if (row.vote.abstained) ++summary.abstained;
+    }
+    progress.update(end);
+  }
+  report.finish();
+  progress.finish();
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return summary;
+}
+
+}  // namespace gradgate
