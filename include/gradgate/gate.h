@@ -1,0 +1,61 @@
+#pragma once
+// The lung gate: how much of each member's Grad-CAM mass lies inside the lung mask, and which
+// members that keeps for one image. No torch here.
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace gradgate {
+
+enum class GateStatus {
+  Ok,
+  EmptyMap,   // the member's map is all zero: no evidence to locate (member cannot be judged)
+  EmptyMask,  // the image's lung mask is empty: no member can be judged on this image
+};
+const char* to_string(GateStatus s);
+
+struct LungShare {
+  GateStatus status = GateStatus::Ok;
+  double share = 0.0;          // sum(map*mask) / sum(map), in [0,1]; 0 unless status is Ok
+  double lift = 0.0;           // share / mask_fraction (uniform map -> 1); 0 unless status is Ok
+  double mask_fraction = 0.0;  // mask area / image area (filled for every status)
+};
+
+// `map`: CV_32FC1 or CV_64FC1, non-negative, finite (a Grad-CAM map at the image's size).
+// `mask`: same size; CV_8UC1 (non-zero = lung) or CV_32FC1 with weights in [0,1] (soft mask).
+// Throws std::invalid_argument on size/type mismatch, negative or non-finite map values.
+// An empty mask is reported before an empty map (it concerns the image, not the member).
+LungShare lung_share(const cv::Mat& map, const cv::Mat& mask);
+
+enum class GateFallback {
+  Abstain,  // too few members passed: no decision, with a reason (default)
+  All,      // too few passed: keep every member (the plain ensemble)
+  Best,     // too few passed: keep the member with the highest in-lung share
+};
+const char* to_string(GateFallback f);
+// "abstain" | "all" | "best" (case-insensitive); throws ConfigError otherwise.
+GateFallback gate_fallback_from_string(const std::string& s);
+
+struct GateOptions {
+  double tau = 0.5;  // a member passes when its status is Ok and share >= tau; tau in [0,1]
+  int quorum = 1;    // at least this many members must pass, else the fallback decides
+  GateFallback fallback = GateFallback::Abstain;
+};
+
+struct GateDecision {
+  std::vector<bool> passed;  // per member: status Ok and share >= tau
+  std::vector<bool> kept;    // per member: goes to the vote
+  int num_passed = 0;
+  bool fallback_used = false;
+  bool abstain = false;  // no member kept: the ensemble gives no label for this image
+  std::string reason;    // why the fallback was used / why it abstains; empty otherwise
+  std::vector<int> kept_indices() const;
+};
+
+// One image, one LungShare per member (in member order). Throws ConfigError when tau is
+// outside [0,1], quorum < 1, or quorum exceeds the number of members; std::invalid_argument
+// when no members are given. Ties under Best go to the lowest member index.
+GateDecision gate_decide(const std::vector<LungShare>& members, const GateOptions& options);
+
+}  // namespace gradgate

@@ -1,0 +1,47 @@
+#pragma once
+// Combining the kept members' class probabilities into one decision. No torch here.
+#include <string>
+#include <vector>
+
+#include "gradgate/gate.h"
+
+namespace gradgate {
+
+enum class VoteRule {
+  Soft,      // mean of the members' probabilities (default)
+  Hard,      // majority of the members' argmax labels; ties broken by mean probability
+  Weighted,  // probabilities weighted by each member's in-lung share
+};
+const char* to_string(VoteRule r);
+// "soft" | "hard" | "weighted" (case-insensitive); throws ConfigError otherwise.
+VoteRule vote_rule_from_string(const std::string& s);
+
+struct VoteResult {
+  int label = -1;            // class index; -1 when abstained
+  double probability = 0.0;  // class_probs[label]
+  // Per class: the combined probabilities (Soft: mean; Weighted: weighted mean; Hard: the mean,
+  // which also breaks ties). Empty when abstained.
+  std::vector<double> class_probs;
+  std::vector<int> votes;  // Hard only: per class, number of members whose argmax it is
+  bool abstained = false;
+  std::string reason;  // why it abstained
+  std::string note;    // a non-fatal remark (e.g. all weights zero -> equal weights)
+};
+
+// `probs`: one probability vector per voting member, all of the same length K >= 1.
+// `weights`: Weighted only, one non-negative weight per member (others ignore it). Members
+// with weight 0 do not count; when all weights are 0 the members count equally (note says so).
+// No members -> abstained with a reason. Ties under Hard: most votes, then higher mean
+// probability, then lower class index; within one member, argmax ties go to the lower index.
+// Throws std::invalid_argument on ragged/empty vectors or negative/non-finite weights.
+VoteResult vote(const std::vector<std::vector<double>>& probs, VoteRule rule,
+                const std::vector<double>& weights = {});
+
+// The ensemble's step: `member_probs` and `shares` for ALL members (gate order); only those
+// the decision keeps vote, weighted by their in-lung share. A gate abstention carries over
+// with its reason.
+VoteResult vote_gated(const std::vector<std::vector<double>>& member_probs,
+                      const std::vector<LungShare>& shares, const GateDecision& decision,
+                      VoteRule rule);
+
+}  // namespace gradgate

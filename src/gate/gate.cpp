@@ -1,0 +1,181 @@
+#include "gradgate/gate.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+
+#include "gradgate/error.h"
+
+namespace gradgate {
+
+const char* to_string(GateStatus s) {
+  switch (s) {
+    case GateStatus::Ok: return "ok";
+    case GateStatus::EmptyMap: return "empty-map";
+    case GateStatus::EmptyMask: return "empty-mask";
+  }
+  return "?";
+}
+
+const char* to_string(GateFallback f) {
+  switch (f) {
+    case GateFallback::Abstain: return "abstain";
+    case GateFallback::All: return "all";
+    case GateFallback::Best: return "best";
+  }
+  return "?";
+}
+
+GateFallback gate_fallback_from_string(const std::string& s) {
+  std::string k = s;
+  std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (k == "abstain") return GateFallback::Abstain;
+  if (k == "all") return GateFallback::All;
+  if (k == "best") return GateFallback::Best;
+  throw ConfigError("unknown gate fallback '" + s + "'; expected abstain, all or best");
+}
+
+namespace {
+
+std::string size_str(const cv::Mat& m) {
+  return std::to_string(m.cols) + "x" + std::to_string(m.rows);
+}
+
+// The mask as CV_32FC1 weights in [0,1].
+cv::Mat mask_weights(const cv::Mat& mask) {
+  cv::Mat w;
+  if (mask.type() == CV_8UC1) {
+    cv::Mat bin = mask != 0;  // 0 / 255
+    bin.convertTo(w, CV_32F, 1.0 / 255.0);
+  } else if (mask.type() == CV_32FC1) {
+    double lo = 0, hi = 0;
+    cv::minMaxLoc(mask, &lo, &hi);
+    if (!(lo >= 0.0 && hi <= 1.0))  // also catches NaN
+      throw std::invalid_argument("lung_share: float mask values must lie in [0,1], got [" +
+                                  std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    w = mask;
+  } else {
+    throw std::invalid_argument("lung_share: mask must be CV_8UC1 or CV_32FC1");
+  }
+  return w;
+}
+
+}  // namespace
+
+LungShare lung_share(const cv::Mat& map_in, const cv::Mat& mask) {
+  if (map_in.empty() || mask.empty())
+    throw std::invalid_argument("lung_share: empty map or mask image");
+  if (map_in.size() != mask.size())
+    throw std::invalid_argument("lung_share: map is " + size_str(map_in) + " but mask is " +
+                                size_str(mask));
+  if (map_in.type() != CV_32FC1 && map_in.type() != CV_64FC1)
+    throw std::invalid_argument("lung_share: map must be CV_32FC1 or CV_64FC1");
+  cv::Mat map;
+  map_in.convertTo(map, CV_64F);
+  if (!cv::checkRange(map))
+    throw std::invalid_argument("lung_share: map has NaN or infinite values");
+  double lo = 0, hi = 0;
+  cv::minMaxLoc(map, &lo, &hi);
+  if (lo < 0.0)
+    throw std::invalid_argument("lung_share: map has negative values (min " + std::to_string(lo) +
+                                "); Grad-CAM maps are non-negative");
+
+  cv::Mat w;
+  mask_weights(mask).convertTo(w, CV_64F);
+  LungShare r;
+  const double area = static_cast<double>(map.total());
+  const double mask_area = cv::sum(w)[0];
+  r.mask_fraction = mask_area / area;
+  if (!(mask_area > 0.0)) {
+    r.status = GateStatus::EmptyMask;
+    return r;
+  }
+  const double total = cv::sum(map)[0];
+  if (!(total > 0.0)) {
+    r.status = GateStatus::EmptyMap;
+    return r;
+  }
+  const double inside = cv::sum(map.mul(w))[0];
+  r.share = std::clamp(inside / total, 0.0, 1.0);
+  r.lift = r.share / r.mask_fraction;
+  return r;
+}
+
+std::vector<int> GateDecision::kept_indices() const {
+  std::vector<int> idx;
+  for (size_t i = 0; i < kept.size(); ++i)
+    if (kept[i]) idx.push_back(static_cast<int>(i));
+  return idx;
+}
+
+GateDecision gate_decide(const std::vector<LungShare>& members, const GateOptions& o) {
+  const int n = static_cast<int>(members.size());
+  if (n == 0) throw std::invalid_argument("gate_decide: no members");
+  if (!(o.tau >= 0.0 && o.tau <= 1.0))
+    throw ConfigError("gate threshold tau must lie in [0,1], got " + std::to_string(o.tau));
+  if (o.quorum < 1 || o.quorum > n)
+    throw ConfigError("gate quorum must lie in [1, " + std::to_string(n) +
+                      "] (the number of members), got " + std::to_string(o.quorum));
+
+  GateDecision d;
+  d.passed.assign(n, false);
+  d.kept.assign(n, false);
+  int empty_maps = 0, empty_masks = 0;
+  for (int i = 0; i < n; ++i) {
+    const auto& m = members[i];
+    if (m.status == GateStatus::EmptyMap) ++empty_maps;
+    if (m.status == GateStatus::EmptyMask) ++empty_masks;
+    if (m.status == GateStatus::Ok && m.share >= o.tau) {
+      d.passed[i] = true;
+      ++d.num_passed;
+    }
+  }
+  if (d.num_passed >= o.quorum) {
+    d.kept = d.passed;
+    return d;
+  }
+
+  char tau_buf[32];
+  std::snprintf(tau_buf, sizeof tau_buf, "%.3g", o.tau);
+  std::string why;
+  if (empty_masks == n) {
+    why = "lung mask is empty, the gate cannot judge any member";
+  } else {
+    why = std::to_string(d.num_passed) + " of " + std::to_string(n) +
+          " members put >= " + tau_buf + " of their Grad-CAM mass in the lungs; quorum is " +
+          std::to_string(o.quorum);
+    if (empty_maps > 0) why += " (" + std::to_string(empty_maps) + " with an empty Grad-CAM map)";
+  }
+
+  d.fallback_used = true;
+  switch (o.fallback) {
+    case GateFallback::Abstain:
+      d.abstain = true;
+      d.reason = why;
+      break;
+    case GateFallback::All:
+      d.kept.assign(n, true);
+      d.reason = why + "; fallback: all members vote";
+      break;
+    case GateFallback::Best: {
+      int best = -1;
+      for (int i = 0; i < n; ++i)
+        if (members[i].status == GateStatus::Ok && (best < 0 || members[i].share > members[best].share))
+          best = i;
+      if (best < 0) {
+        d.abstain = true;
+        d.reason = why + "; fallback 'best' found no member with a judgeable map";
+      } else {
+        d.kept[best] = true;
+        d.reason = why + "; fallback: member " + std::to_string(best) +
+                   " (highest in-lung share) decides";
+      }
+      break;
+    }
+  }
+  return d;
+}
+
+}  // namespace gradgate

@@ -1,0 +1,64 @@
+// LungMaskProvider: mask file, else segmenter, else atlas.
+#include <opencv2/imgproc.hpp>
+
+#include "gradgate/error.h"
+#include "gradgate/lung_atlas.h"
+#include "gradgate/lung_mask.h"
+#include "gradgate/lung_segmenter.h"
+
+namespace gradgate {
+
+bool LungMask::empty() const { return mask.empty() || cv::countNonZero(mask) == 0; }
+
+const char* to_string(LungMask::Source source) {
+  switch (source) {
+    case LungMask::Source::File: return "file";
+    case LungMask::Source::Segmenter: return "segmenter";
+    case LungMask::Source::Atlas: return "atlas";
+  }
+  return "unknown";
+}
+
+LungMaskProviderOptions default_lung_mask_options() {
+  LungMaskProviderOptions o;
+  o.segmenter_weights = std::filesystem::path(GRADGATE_SOURCE_DIR) / "models" / "lung_unet" / "lung_unet.pt";
+  o.atlas = std::filesystem::path(GRADGATE_SOURCE_DIR) / "masks" / "lung_atlas.png";
+  return o;
+}
+
+LungMaskProvider::LungMaskProvider(LungMaskProviderOptions options) : options_(std::move(options)) {
+  if (!options_.segmenter_weights.empty())
+    segmenter_ = std::make_unique<LungSegmenter>(options_.segmenter_weights);
+  if (!options_.atlas.empty()) atlas_ = std::make_unique<LungAtlas>(LungAtlas::load(options_.atlas));
+}
+
+LungMaskProvider::~LungMaskProvider() = default;
+LungMaskProvider::LungMaskProvider(LungMaskProvider&&) noexcept = default;
+LungMaskProvider& LungMaskProvider::operator=(LungMaskProvider&&) noexcept = default;
+
+LungMask LungMaskProvider::get(const cv::Mat& gray, const std::optional<std::filesystem::path>& mask_path) const {
+  if (gray.empty()) throw ImageError("lung mask: empty image");
+  LungMask out;
+  if (mask_path) {
+    out.source = LungMask::Source::File;
+    out.mask = read_mask_file(*mask_path, gray.size(), &out.warnings);
+  } else if (segmenter_) {
+    out.source = LungMask::Source::Segmenter;
+    out.mask = segmenter_->segment(gray);
+  } else if (atlas_) {
+    out.source = LungMask::Source::Atlas;
+    out.mask = atlas_->place(gray, &out.warnings);
+  } else {
+    throw ConfigError("lung mask: no mask file for the image and neither a segmenter nor an atlas configured");
+  }
+  if (out.empty()) out.warnings.push_back(std::string("lung mask from ") + to_string(out.source) + " is empty");
+  return out;
+}
+
+LungMask LungMaskProvider::for_image(const cv::Mat& gray, const std::filesystem::path& image_path,
+                                     const std::optional<std::filesystem::path>& mask_path) const {
+  if (mask_path || !options_.look_beside_image) return get(gray, mask_path);
+  return get(gray, find_mask_beside(image_path));
+}
+
+}  // namespace gradgate

@@ -1,0 +1,109 @@
+#include "gradgate/parallel.h"
+
+#include <ATen/Parallel.h>
+#include <tbb/blocked_range.h>
+#include <tbb/info.h>
+#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
+#include <tbb/task_arena.h>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+
+#include <opencv2/core.hpp>
+
+namespace gradgate {
+
+namespace {
+
+struct State {
+  std::mutex mutex;
+  bool configured = false;
+  ThreadPlan plan;
+  std::shared_ptr<tbb::task_arena> arena;
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+std::once_flag interop_once;
+
+// torch's set_num_threads does not reach OpenBLAS's own thread pool (it does for MKL). When
+// the BLAS alternative is OpenBLAS, size its pool too; with reference BLAS there is none.
+void set_blas_threads(int n) {
+  using SetFn = void (*)(int);
+  if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(n);
+}
+
+ThreadPlan configure_locked(State& s, int cores, int parallel_members) {
+  const ThreadPlan p = plan_threads(cores, parallel_members);
+  std::call_once(interop_once, [] {
+    // Members are the unit of parallelism; torch's inter-op pool stays minimal. torch throws
+    // when the pool already started (someone else used it first): then it keeps its size.
+    try {
+      at::set_num_interop_threads(1);
+    } catch (const std::exception&) {
+    }
+  });
+  at::set_num_threads(p.intra_op_threads);
+  cv::setNumThreads(p.intra_op_threads);
+  set_blas_threads(p.intra_op_threads);
+  s.arena = std::make_shared<tbb::task_arena>(p.parallel_members);
+  s.plan = p;
+  s.configured = true;
+  return p;
+}
+
+}  // namespace
+
+ThreadPlan plan_threads(int cores, int parallel_members) {
+  ThreadPlan p;
+  p.cores = cores > 0 ? cores : std::max(1, tbb::info::default_concurrency());
+  p.parallel_members = parallel_members > 0 ? std::min(parallel_members, p.cores) : p.cores;
+  p.intra_op_threads = std::max(1, p.cores / p.parallel_members);
+  return p;
+}
+
+ThreadPlan configure_threads(int cores, int parallel_members) {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return configure_locked(s, cores, parallel_members);
+}
+
+ThreadPlan current_thread_plan() {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!s.configured) configure_locked(s, 0, 0);
+  return s.plan;
+}
+
+void for_each_member(std::size_t n, const std::function<void(std::size_t)>& fn, RunMode mode) {
+  std::shared_ptr<tbb::task_arena> arena;
+  {
+    State& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    if (!s.configured) configure_locked(s, 0, 0);
+    arena = s.arena;
+  }
+  if (mode == RunMode::Serial || n <= 1) {
+    for (std::size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  arena->execute([&] {
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 1),
+                      [&](const tbb::blocked_range<std::size_t>& r) {
+                        // A TBB worker's OpenMP thread count starts at the library default;
+                        // bring it to the plan's intra-op count before torch runs here.
+                        at::init_num_threads();
+                        for (std::size_t i = r.begin(); i != r.end(); ++i) fn(i);
+                      },
+                      tbb::simple_partitioner());  // one task per member: they are few and big
+  });
+}
+
+}  // namespace gradgate
