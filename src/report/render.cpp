@@ -1,6 +1,7 @@
 // Overlays and montages: the image, a member's Grad-CAM map and the lung-mask contour.
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include <opencv2/imgproc.hpp>
 
@@ -131,6 +132,47 @@ std::vector<CaptionLine> member_caption(const MemberOutcome& m, const std::vecto
   return {{first, kWhite}, {second, m.kept ? cv::Scalar(120, 255, 120) : cv::Scalar(90, 90, 255)}};
 }
 
+// Word-wraps `text` into at most `max_lines` lines of `width` pixels (the last one shortened).
+std::vector<std::string> wrap(const std::string& text, double scale, int width, size_t max_lines) {
+  std::vector<std::string> lines;
+  std::istringstream words(text);
+  std::string word, line;
+  int base = 0;
+  const auto fits = [&](const std::string& t) {
+    return cv::getTextSize(t, cv::FONT_HERSHEY_SIMPLEX, scale, 1, &base).width <= width;
+  };
+  std::string rest;
+  while (words >> word) {
+    if (lines.size() + 1 == max_lines) {  // the last line takes the rest
+      rest += (rest.empty() && line.empty() ? "" : " ") + word;
+      continue;
+    }
+    const std::string candidate = line.empty() ? word : line + " " + word;
+    if (fits(candidate) || line.empty()) {
+      line = candidate;
+    } else {
+      lines.push_back(line);
+      line = word;
+    }
+  }
+  if (lines.size() + 1 == max_lines) line += rest;
+  if (!line.empty()) lines.push_back(fit(line, scale, width));
+  return lines;
+}
+
+// Draws wrapped text on a dark band at the top of `picture` (the abstention's full reason).
+void draw_note(cv::Mat& picture, const std::string& text) {
+  const double scale = font_scale(picture.cols);
+  const int lh = line_height(picture.cols);
+  const auto lines = wrap(text, scale, picture.cols - 6, 4);
+  if (lines.empty()) return;
+  cv::Mat band = picture(cv::Rect(0, 0, picture.cols, std::min(picture.rows, static_cast<int>(lines.size()) * lh + 4)));
+  band *= 0.3;
+  for (size_t i = 0; i < lines.size(); ++i)
+    cv::putText(picture, lines[i], {3, static_cast<int>(i + 1) * lh - lh / 4}, cv::FONT_HERSHEY_SIMPLEX, scale,
+                kWhite, 1, cv::LINE_AA);
+}
+
 // Places `content` (tile_side-fitted image area + caption) inside a bordered tile.
 cv::Mat tile(const cv::Mat& picture, const std::vector<CaptionLine>& caption, const cv::Scalar& border,
              const RenderOptions& o) {
@@ -213,7 +255,11 @@ cv::Mat render_montage(const ImageOutcome& o, const std::vector<std::string>& cl
     decision = {{"DECISION: " + label_name(classes, o.vote.label) + " " + fixed(o.vote.probability), kWhite},
                 {counts + (o.gate.fallback_used ? " (fallback)" : ""), kWhite}};
   }
-  place(0, tile(heat_on(b, cv::Mat(), options), decision, kWhite, options));
+  cv::Mat picture = heat_on(b, cv::Mat(), options);
+  // The reason rarely fits the caption: the whole of it goes on the picture.
+  if (!o.ok) draw_note(picture, o.error);
+  else if (o.vote.abstained || o.vote.label < 0) draw_note(picture, decision[1].text);
+  place(0, tile(picture, decision, kWhite, options));
 
   for (size_t i = 0; i < o.members.size(); ++i) {
     const auto& m = o.members[i];
