@@ -9,7 +9,9 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -409,6 +411,32 @@ TEST(ReportResults, DestroyedWithoutFinishLeavesOnlyPartFiles) {
   // No temp files left behind by the atomic writes.
   for (const auto& e : fs::recursive_directory_iterator(out))
     EXPECT_EQ(e.path().string().find(".tmp-"), std::string::npos) << e.path();
+}
+
+TEST(ReportResults, ConcurrentAddsGiveWholeRowsAndUniqueStems) {
+  TempDir tmp;
+  const fs::path out = tmp / "out";
+  ReportOptions opt = options_for(out);
+  opt.overlays = false;
+  {
+    ReportWriter w(opt, run_info());
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 5; ++i) w.add(decided("dir" + std::to_string(i) + "/img" + std::to_string(t) + ".png"));
+      });
+    for (auto& th : threads) th.join();
+    w.finish();
+  }
+  const auto rows = parse_csv(slurp(out / "results.csv"));
+  ASSERT_EQ(rows.size(), 21u);
+  std::set<std::string> stems;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    ASSERT_EQ(rows[i].size(), rows[0].size());
+    stems.insert(as_map(rows[0], rows[i])["stem"]);
+  }
+  EXPECT_EQ(stems.size(), 20u);
+  for (const auto& s : stems) EXPECT_TRUE(fs::exists(out / "montage" / (s + ".png"))) << s;
 }
 
 TEST(ReportResults, UnknownMemberIsRejected) {
