@@ -14,6 +14,7 @@
 #include <thread>
 
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "gradgate/error.h"
 #include "gradgate/gate.h"
@@ -531,6 +532,12 @@ TEST(ReportImages, HeatFollowsTheMapAndTheContourTheMask) {
   EXPECT_GT(e[1], 200);
   EXPECT_LT(e[0], 100);
   EXPECT_EQ(contour.at<cv::Vec3b>(30, 20), plain.at<cv::Vec3b>(30, 20));
+  // TURBO colours differently from JET; unknown names are config errors.
+  RenderOptions turbo;
+  turbo.colormap = colormap_from_string("Turbo");
+  EXPECT_EQ(turbo.colormap, cv::COLORMAP_TURBO);
+  EXPECT_GT(cv::norm(render_heat(o.gray, o.members[0].map, cv::Mat(), disp, turbo), heat), 0.0);
+  EXPECT_THROW(colormap_from_string("rainbowish"), ConfigError);
   // An all-zero map gives no heat (no division by zero).
   EXPECT_EQ(cv::norm(render_heat(o.gray, cv::Mat::zeros(kH, kW, CV_32FC1), cv::Mat(), disp, opt), plain), 0.0);
 }

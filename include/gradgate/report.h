@@ -92,6 +92,10 @@ struct RenderOptions {
   int colormap = 2;         // cv::ColormapTypes; 2 = COLORMAP_JET, 20 = COLORMAP_TURBO
 };
 
+// "jet" | "turbo" | "inferno" | "viridis" (case-insensitive) -> RenderOptions::colormap;
+// throws ConfigError otherwise.
+int colormap_from_string(const std::string& name);
+
 // Display size of an image of `size` with its longer side scaled to `side`.
 cv::Size display_size(cv::Size size, int side);
 // Height of the caption bar under each overlay/tile (two text lines).

@@ -1,10 +1,12 @@
 // Overlays and montages: the image, a member's Grad-CAM map and the lung-mask contour.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <sstream>
 
 #include <opencv2/imgproc.hpp>
 
+#include "gradgate/error.h"
 #include "gradgate/report.h"
 #include "report/format.h"
 
@@ -187,6 +189,16 @@ cv::Mat tile(const cv::Mat& picture, const std::vector<CaptionLine>& caption, co
 }
 
 }  // namespace
+
+int colormap_from_string(const std::string& name) {
+  std::string k = name;
+  std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (k == "jet") return cv::COLORMAP_JET;
+  if (k == "turbo") return cv::COLORMAP_TURBO;
+  if (k == "inferno") return cv::COLORMAP_INFERNO;
+  if (k == "viridis") return cv::COLORMAP_VIRIDIS;
+  throw ConfigError("unknown colour map '" + name + "'; expected jet, turbo, inferno or viridis");
+}
 
 cv::Size display_size(cv::Size size, int side) {
   if (size.width <= 0 || size.height <= 0) return {side, side};
