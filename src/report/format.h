@@ -1,0 +1,26 @@
+#pragma once
+// Text encoding shared by the report writers: CSV fields, JSON strings and numbers.
+#include <string>
+#include <vector>
+
+namespace gradgate::report_detail {
+
+// RFC 4180: quoted (with "" for ") when the field holds , " CR LF or starts/ends with a space.
+std::string csv_field(const std::string& s);
+std::string csv_line(const std::vector<std::string>& fields);  // with a trailing "\n"
+
+// A JSON string literal with quotes; control characters as \u00XX and invalid UTF-8 bytes
+// replaced by U+FFFD, so every line parses.
+std::string json_string(const std::string& s);
+// Shortest round-trip-safe enough text (%.6g for display values, %.9g for shares): NaN and
+// infinities never appear; the CSV gets "" and JSON gets null.
+std::string number(double v, int digits = 6);       // "" when not finite
+std::string json_number(double v, int digits = 6);  // "null" when not finite
+inline const char* json_bool(bool b) { return b ? "true" : "false"; }
+
+std::string join(const std::vector<std::string>& items, const std::string& sep);
+
+// ISO 8601 UTC, e.g. 2024-05-01T12:34:56Z.
+std::string iso_utc_now();
+
+}  // namespace gradgate::report_detail

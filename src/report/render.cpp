@@ -1,0 +1,284 @@
+// Overlays and montages: the image, a member's Grad-CAM map and the lung-mask contour.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <sstream>
+
+#include <opencv2/imgproc.hpp>
+
+#include "gradgate/error.h"
+#include "gradgate/report.h"
+#include "report/format.h"
+
+namespace gradgate {
+
+namespace {
+
+const cv::Scalar kGreen(0, 200, 0), kRed(0, 0, 230), kWhite(255, 255, 255);
+const cv::Scalar kMaskGreen(0, 255, 0), kCaption(40, 40, 40), kBackground(0, 0, 0);
+constexpr int kBorder = 3;
+
+double font_scale(int width) { return std::clamp(width / 560.0, 0.35, 1.0); }
+int line_height(int width) { return static_cast<int>(std::lround(18 * font_scale(width) / 0.4)); }
+
+std::string label_name(const std::vector<std::string>& classes, int label) {
+  if (label < 0) return "-";
+  if (label < static_cast<int>(classes.size())) return classes[label];
+  return "class" + std::to_string(label);
+}
+
+std::string fixed(double v, int decimals = 2) {
+  if (!std::isfinite(v)) return "nan";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+// Shortens `text` with ".." until it fits `width` pixels.
+std::string fit(std::string text, double scale, int width) {
+  int base = 0;
+  if (cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, scale, 1, &base).width <= width) return text;
+  while (text.size() > 1) {
+    text.pop_back();
+    if (cv::getTextSize(text + "..", cv::FONT_HERSHEY_SIMPLEX, scale, 1, &base).width <= width) break;
+  }
+  return text + "..";
+}
+
+struct CaptionLine {
+  std::string text;
+  cv::Scalar color = kWhite;
+};
+
+// A caption bar of caption_height(width) with two lines of text.
+cv::Mat caption_bar(int width, const std::vector<CaptionLine>& lines) {
+  cv::Mat bar(caption_height(width), width, CV_8UC3, kCaption);
+  const double scale = font_scale(width);
+  const int lh = line_height(width);
+  const int thickness = scale >= 0.7 ? 2 : 1;
+  for (size_t i = 0; i < lines.size() && i < 2; ++i) {
+    const std::string t = fit(lines[i].text, scale, width - 6);
+    const int y = 2 + static_cast<int>(i + 1) * lh - lh / 4;
+    cv::putText(bar, t, {3, y}, cv::FONT_HERSHEY_SIMPLEX, scale, lines[i].color, thickness, cv::LINE_AA);
+  }
+  return bar;
+}
+
+// The image at one display size, with the mask contour found once.
+struct Base {
+  cv::Size display;
+  cv::Mat gray_bgr;  // CV_8UC3
+  std::vector<std::vector<cv::Point>> contours;
+};
+
+Base make_base(const cv::Mat& gray, const cv::Mat& mask, cv::Size display) {
+  Base b;
+  b.display = display;
+  cv::Mat g;
+  if (gray.empty()) {
+    g = cv::Mat(display, CV_8UC1, cv::Scalar(0));
+  } else {
+    cv::Mat f;
+    if (gray.depth() == CV_8U) gray.convertTo(f, CV_32F, 1.0 / 255);
+    else gray.convertTo(f, CV_32F);
+    if (f.channels() != 1) cv::cvtColor(f, f, cv::COLOR_BGR2GRAY);
+    cv::patchNaNs(f, 0);
+    cv::resize(f, f, display, 0, 0, f.cols > display.width ? cv::INTER_AREA : cv::INTER_LINEAR);
+    f.convertTo(g, CV_8U, 255.0);
+  }
+  cv::cvtColor(g, b.gray_bgr, cv::COLOR_GRAY2BGR);
+  if (!mask.empty()) {
+    cv::Mat m;
+    cv::resize(mask, m, display, 0, 0, cv::INTER_NEAREST);
+    if (m.depth() != CV_8U) m.convertTo(m, CV_8U, 255.0);
+    cv::threshold(m, m, 0, 255, cv::THRESH_BINARY);
+    cv::findContours(m, b.contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  }
+  return b;
+}
+
+cv::Mat heat_on(const Base& b, const cv::Mat& map, const RenderOptions& o) {
+  cv::Mat out = b.gray_bgr.clone();
+  if (!map.empty()) {
+    cv::Mat f;
+    map.convertTo(f, CV_32F);
+    cv::patchNaNs(f, 0);
+    cv::max(f, 0, f);
+    double hi = 0;
+    cv::minMaxLoc(f, nullptr, &hi);
+    if (hi > 0 && std::isfinite(hi)) {
+      cv::resize(f, f, b.display, 0, 0, f.cols > b.display.width ? cv::INTER_AREA : cv::INTER_LINEAR);
+      cv::Mat u8, color;
+      f.convertTo(u8, CV_8U, 255.0 / hi);
+      cv::applyColorMap(u8, color, o.colormap);
+      cv::addWeighted(out, 1.0 - o.alpha, color, o.alpha, 0.0, out);
+    }
+  }
+  if (!b.contours.empty())
+    cv::drawContours(out, b.contours, -1, kMaskGreen, std::max(1, b.display.width / 224), cv::LINE_AA);
+  return out;
+}
+
+cv::Mat stack(const cv::Mat& top, const cv::Mat& bottom) {
+  cv::Mat out;
+  cv::vconcat(top, bottom, out);
+  return out;
+}
+
+std::vector<CaptionLine> member_caption(const MemberOutcome& m, const std::vector<std::string>& classes) {
+  std::string first = m.name + ": " + label_name(classes, m.label) + " " + fixed(m.probability);
+  std::string second = m.share.status == GateStatus::Ok
+                           ? "share " + fixed(m.share.share) + " lift " + fixed(m.share.lift, 1)
+                           : std::string(to_string(m.share.status));
+  second += m.kept ? (m.passed ? "  KEPT" : "  KEPT (fallback)") : "  DROPPED";
+  return {{first, kWhite}, {second, m.kept ? cv::Scalar(120, 255, 120) : cv::Scalar(90, 90, 255)}};
+}
+
+// Word-wraps `text` into at most `max_lines` lines of `width` pixels (the last one shortened).
+std::vector<std::string> wrap(const std::string& text, double scale, int width, size_t max_lines) {
+  std::vector<std::string> lines;
+  std::istringstream words(text);
+  std::string word, line;
+  int base = 0;
+  const auto fits = [&](const std::string& t) {
+    return cv::getTextSize(t, cv::FONT_HERSHEY_SIMPLEX, scale, 1, &base).width <= width;
+  };
+  std::string rest;
+  while (words >> word) {
+    if (lines.size() + 1 == max_lines) {  // the last line takes the rest
+      rest += (rest.empty() && line.empty() ? "" : " ") + word;
+      continue;
+    }
+    const std::string candidate = line.empty() ? word : line + " " + word;
+    if (fits(candidate) || line.empty()) {
+      line = candidate;
+    } else {
+      lines.push_back(line);
+      line = word;
+    }
+  }
+  if (lines.size() + 1 == max_lines) line += rest;
+  if (!line.empty()) lines.push_back(fit(line, scale, width));
+  return lines;
+}
+
+// Draws wrapped text on a dark band at the top of `picture` (the abstention's full reason).
+void draw_note(cv::Mat& picture, const std::string& text) {
+  const double scale = font_scale(picture.cols);
+  const int lh = line_height(picture.cols);
+  const auto lines = wrap(text, scale, picture.cols - 6, 4);
+  if (lines.empty()) return;
+  cv::Mat band = picture(cv::Rect(0, 0, picture.cols, std::min(picture.rows, static_cast<int>(lines.size()) * lh + 4)));
+  band *= 0.3;
+  for (size_t i = 0; i < lines.size(); ++i)
+    cv::putText(picture, lines[i], {3, static_cast<int>(i + 1) * lh - lh / 4}, cv::FONT_HERSHEY_SIMPLEX, scale,
+                kWhite, 1, cv::LINE_AA);
+}
+
+// Places `content` (tile_side-fitted image area + caption) inside a bordered tile.
+cv::Mat tile(const cv::Mat& picture, const std::vector<CaptionLine>& caption, const cv::Scalar& border,
+             const RenderOptions& o) {
+  const int side = o.tile_side;
+  cv::Mat inner(side, side, CV_8UC3, kBackground);
+  const int x = (side - picture.cols) / 2, y = (side - picture.rows) / 2;
+  picture.copyTo(inner(cv::Rect(x, y, picture.cols, picture.rows)));
+  cv::Mat body = stack(inner, caption_bar(side, caption));
+  cv::Mat out;
+  cv::copyMakeBorder(body, out, kBorder, kBorder, kBorder, kBorder, cv::BORDER_CONSTANT, border);
+  return out;
+}
+
+}  // namespace
+
+int colormap_from_string(const std::string& name) {
+  std::string k = name;
+  std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (k == "jet") return cv::COLORMAP_JET;
+  if (k == "turbo") return cv::COLORMAP_TURBO;
+  if (k == "inferno") return cv::COLORMAP_INFERNO;
+  if (k == "viridis") return cv::COLORMAP_VIRIDIS;
+  throw ConfigError("unknown colour map '" + name + "'; expected jet, turbo, inferno or viridis");
+}
+
+cv::Size display_size(cv::Size size, int side) {
+  if (size.width <= 0 || size.height <= 0) return {side, side};
+  const double s = static_cast<double>(side) / std::max(size.width, size.height);
+  return {std::max(1, static_cast<int>(std::lround(size.width * s))),
+          std::max(1, static_cast<int>(std::lround(size.height * s)))};
+}
+
+int caption_height(int width) { return 2 * line_height(width) + 6; }
+
+cv::Mat render_heat(const cv::Mat& gray, const cv::Mat& map, const cv::Mat& mask, cv::Size display,
+                    const RenderOptions& options) {
+  return heat_on(make_base(gray, mask, display), map, options);
+}
+
+std::vector<cv::Mat> render_overlays(const ImageOutcome& o, const std::vector<std::string>& classes,
+                                     const RenderOptions& options) {
+  const Base b = make_base(o.gray, o.mask.mask, display_size(o.gray.size(), options.overlay_side));
+  std::vector<cv::Mat> out;
+  out.reserve(o.members.size());
+  for (const auto& m : o.members)
+    out.push_back(stack(heat_on(b, m.map, options), caption_bar(b.display.width, member_caption(m, classes))));
+  return out;
+}
+
+cv::Mat render_overlay(const ImageOutcome& o, size_t member, const std::vector<std::string>& classes,
+                       const RenderOptions& options) {
+  if (member >= o.members.size()) throw std::out_of_range("render_overlay: no member " + std::to_string(member));
+  const Base b = make_base(o.gray, o.mask.mask, display_size(o.gray.size(), options.overlay_side));
+  const auto& m = o.members[member];
+  return stack(heat_on(b, m.map, options), caption_bar(b.display.width, member_caption(m, classes)));
+}
+
+MontageLayout montage_layout(size_t members, const RenderOptions& o) {
+  MontageLayout l;
+  l.tiles = static_cast<int>(members) + 1;
+  l.columns = o.montage_columns > 0 ? std::min(o.montage_columns, l.tiles)
+                                    : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(l.tiles))));
+  l.rows = (l.tiles + l.columns - 1) / l.columns;
+  l.tile_width = o.tile_side + 2 * kBorder;
+  l.tile_height = o.tile_side + caption_height(o.tile_side) + 2 * kBorder;
+  return l;
+}
+
+cv::Mat render_montage(const ImageOutcome& o, const std::vector<std::string>& classes, const RenderOptions& options) {
+  const MontageLayout l = montage_layout(o.members.size(), options);
+  cv::Mat canvas(l.size(), CV_8UC3, kBackground);
+  const Base b = make_base(o.gray, o.mask.mask, display_size(o.gray.size(), options.tile_side));
+  const auto place = [&](int index, const cv::Mat& t) {
+    const int r = index / l.columns, c = index % l.columns;
+    t.copyTo(canvas(cv::Rect(c * l.tile_width, r * l.tile_height, t.cols, t.rows)));
+  };
+
+  // The decision tile.
+  int kept = 0;
+  for (const auto& m : o.members) kept += m.kept ? 1 : 0;
+  const std::string counts = "kept " + std::to_string(kept) + "/" + std::to_string(o.members.size()) +
+                             ", passed " + std::to_string(o.gate.num_passed);
+  std::vector<CaptionLine> decision;
+  if (!o.ok) {
+    decision = {{"ERROR", kRed}, {o.error, kWhite}};
+  } else if (o.vote.abstained || o.vote.label < 0) {
+    const std::string reason = !o.vote.reason.empty() ? o.vote.reason : o.gate.reason;
+    decision = {{"ABSTAIN (" + counts + ")", cv::Scalar(0, 200, 255)}, {reason, kWhite}};
+  } else {
+    decision = {{"DECISION: " + label_name(classes, o.vote.label) + " " + fixed(o.vote.probability), kWhite},
+                {counts + (o.gate.fallback_used ? " (fallback)" : ""), kWhite}};
+  }
+  cv::Mat picture = heat_on(b, cv::Mat(), options);
+  // The reason rarely fits the caption: the whole of it goes on the picture.
+  if (!o.ok) draw_note(picture, o.error);
+  else if (o.vote.abstained || o.vote.label < 0) draw_note(picture, decision[1].text);
+  place(0, tile(picture, decision, kWhite, options));
+
+  for (size_t i = 0; i < o.members.size(); ++i) {
+    const auto& m = o.members[i];
+    place(static_cast<int>(i) + 1,
+          tile(heat_on(b, m.map, options), member_caption(m, classes), m.kept ? kGreen : kRed, options));
+  }
+  return canvas;
+}
+
+}  // namespace gradgate

@@ -1,0 +1,120 @@
+// One run's outputs: run.json, the result rows, overlays, montages and raw maps.
+#include <chrono>
+
+#include "gradgate/error.h"
+#include "gradgate/report.h"
+#include "report/format.h"
+
+namespace fs = std::filesystem;
+using namespace gradgate::report_detail;
+
+namespace gradgate {
+
+RunInfo make_run_info(const std::string& task, const EnsembleOptions& options,
+                      const std::vector<std::string>& untrained) {
+  RunInfo r;
+  r.task = task;
+  r.classes = options.classes;
+  for (const auto& m : options.members) r.members.push_back(m.name);
+  r.untrained = untrained;
+  r.gate = options.gate;
+  r.vote = options.vote;
+  r.cam = options.cam;
+  return r;
+}
+
+ReportWriter::ReportWriter(ReportOptions options, RunInfo run)
+    : options_(std::move(options)), run_(std::move(run)), started_(std::chrono::system_clock::now()) {
+  if (run_.date.empty()) run_.date = iso_utc_now();
+  results_ = std::make_unique<ResultWriter>(options_.out_dir, run_);
+  write_run_json(false);
+}
+
+ReportWriter::~ReportWriter() = default;
+
+void ReportWriter::write_run_json(bool finished) {
+  const auto strings = [](const std::vector<std::string>& v) {
+    std::string s = "[";
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + json_string(v[i]);
+    return s + "]";
+  };
+  std::string j = "{\n";
+  j += "  \"gradgate_version\": " + json_string(run_.version) + ",\n";
+  j += "  \"date\": " + json_string(run_.date) + ",\n";
+  j += "  \"finished\": " + std::string(json_bool(finished)) + ",\n";
+  if (finished) {
+    const double seconds = std::chrono::duration<double>(std::chrono::system_clock::now() - started_).count();
+    j += "  \"finished_date\": " + json_string(iso_utc_now()) + ",\n";
+    j += "  \"seconds\": " + json_number(seconds, 4) + ",\n";
+    j += "  \"counts\": {\"images\": " + std::to_string(counts_.images) + ", \"ok\": " + std::to_string(counts_.ok) +
+         ", \"errors\": " + std::to_string(counts_.errors) + ", \"abstained\": " + std::to_string(counts_.abstained) +
+         "},\n";
+  }
+  j += "  \"task\": " + json_string(run_.task) + ",\n";
+  j += "  \"classes\": " + strings(run_.classes) + ",\n";
+  j += "  \"members\": " + strings(run_.members) + ",\n";
+  j += "  \"untrained_members\": " + strings(run_.untrained) + ",\n";
+  j += "  \"preset\": " + json_string(run_.preset) + ",\n";
+  j += "  \"tau\": " + json_number(run_.gate.tau, 9) + ",\n";
+  j += "  \"quorum\": " + std::to_string(run_.gate.quorum) + ",\n";
+  j += "  \"fallback\": " + json_string(to_string(run_.gate.fallback)) + ",\n";
+  j += "  \"vote\": " + json_string(to_string(run_.vote)) + ",\n";
+  j += "  \"cam\": " + json_string(run_.cam) + ",\n";
+  j += "  \"inputs\": " + strings(run_.inputs) + ",\n";
+  j += "  \"outputs\": {\"overlays\": " + std::string(json_bool(options_.overlays)) +
+       ", \"montage\": " + json_bool(options_.montage) + ", \"save_maps\": " + json_bool(options_.save_maps) + "}\n";
+  j += "}\n";
+  write_file_atomic(options_.out_dir / "run.json", j);
+}
+
+void ReportWriter::add(const ImageOutcome& o) {
+  std::map<std::string, std::string> outputs;
+  const std::string stem = names_.stem_for(o.image);
+  if (o.ok) {
+    const fs::path& out = options_.out_dir;
+    std::vector<std::string> files(o.members.size());
+    for (size_t i = 0; i < o.members.size(); ++i) files[i] = sanitize_stem(o.members[i].name);
+    if (options_.overlays && !o.gray.empty()) {
+      const auto overlays = render_overlays(o, run_.classes, options_.render);
+      for (size_t i = 0; i < overlays.size(); ++i) {
+        const std::string rel = "overlays/" + stem + "/" + files[i] + ".png";
+        write_png_atomic(out / rel, overlays[i]);
+      }
+      outputs["overlays"] = "overlays/" + stem;
+    }
+    if (options_.montage && !o.gray.empty()) {
+      const std::string rel = "montage/" + stem + ".png";
+      write_png_atomic(out / rel, render_montage(o, run_.classes, options_.render));
+      outputs["montage"] = rel;
+    }
+    if (options_.save_maps) {
+      bool any = false;
+      for (size_t i = 0; i < o.members.size(); ++i) {
+        if (o.members[i].map.empty()) continue;
+        write_npy(out / "maps" / stem / (files[i] + ".npy"), o.members[i].map);
+        any = true;
+      }
+      if (!o.mask.mask.empty()) {
+        write_npy(out / "maps" / stem / "mask.npy", o.mask.mask);
+        any = true;
+      }
+      if (any) outputs["maps"] = "maps/" + stem;
+    }
+  }
+  results_->add(o, stem, outputs);
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++counts_.images;
+  if (!o.ok) ++counts_.errors;
+  else {
+    ++counts_.ok;
+    if (o.vote.abstained || o.gate.abstain) ++counts_.abstained;
+  }
+}
+
+void ReportWriter::finish() {
+  results_->finish();
+  std::lock_guard<std::mutex> lock(mutex_);
+  write_run_json(true);
+}
+
+}  // namespace gradgate

@@ -1,0 +1,243 @@
+// results.csv / results.jsonl: one row per image, streamed into .part files.
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "gradgate/error.h"
+#include "gradgate/report.h"
+#include "report/format.h"
+
+namespace fs = std::filesystem;
+using namespace gradgate::report_detail;
+
+namespace gradgate {
+
+namespace {
+
+std::string label_name(const std::vector<std::string>& classes, int label) {
+  if (label < 0) return "";
+  if (label < static_cast<int>(classes.size())) return classes[label];
+  return "class" + std::to_string(label);
+}
+
+const char* csv_bool(bool b) { return b ? "true" : "false"; }
+
+// Share of lung pixels in the image: from the mask, else from any member's gate result.
+double mask_fraction(const ImageOutcome& o) {
+  if (!o.mask.mask.empty())
+    return static_cast<double>(cv::countNonZero(o.mask.mask)) / static_cast<double>(o.mask.mask.total());
+  for (const auto& m : o.members) return m.share.mask_fraction;
+  return std::nan("");
+}
+
+std::string abstain_reason(const ImageOutcome& o) {
+  if (!o.vote.abstained && !o.gate.abstain) return "";
+  return !o.vote.reason.empty() ? o.vote.reason : o.gate.reason;
+}
+
+int count_kept(const ImageOutcome& o) {
+  int n = 0;
+  for (const auto& m : o.members) n += m.kept ? 1 : 0;
+  return n;
+}
+
+std::FILE* open_part(const fs::path& path) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) throw Error("cannot write " + path.string() + ": " + std::strerror(errno));
+  return f;
+}
+
+void put(std::FILE* f, const std::string& text, const fs::path& path) {
+  if (std::fwrite(text.data(), 1, text.size(), f) != text.size() || std::fflush(f) != 0)
+    throw Error("cannot write " + path.string() + ": " + std::strerror(errno));
+}
+
+const char* kCsvPart = "results.csv.part";
+const char* kJsonlPart = "results.jsonl.part";
+
+}  // namespace
+
+ResultWriter::ResultWriter(const fs::path& out_dir, const RunInfo& run) : run_(run), dir_(out_dir) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) throw Error("cannot create output folder " + dir_.string() + ": " + ec.message());
+
+  columns_ = {"image", "stem", "status", "error", "label", "probability"};
+  for (const auto& c : run_.classes) columns_.push_back("prob_" + c);
+  for (const char* c : {"abstained", "abstain_reason", "fallback_used", "gate_reason", "vote_note", "num_members",
+                        "num_passed", "num_kept", "mask_source", "mask_warnings", "mask_fraction",
+                        "untrained_members"})
+    columns_.push_back(c);
+  for (const auto& m : run_.members)
+    for (const char* f : {"_label", "_prob", "_share", "_lift", "_status", "_passed", "_kept"})
+      columns_.push_back(m + f);
+
+  csv_ = open_part(dir_ / kCsvPart);
+  try {
+    jsonl_ = open_part(dir_ / kJsonlPart);
+    put(csv_, csv_line(columns_), dir_ / kCsvPart);
+  } catch (...) {
+    std::fclose(csv_);
+    if (jsonl_) std::fclose(jsonl_);
+    csv_ = jsonl_ = nullptr;
+    throw;
+  }
+}
+
+ResultWriter::~ResultWriter() {
+  if (csv_) std::fclose(csv_);
+  if (jsonl_) std::fclose(jsonl_);
+}
+
+size_t ResultWriter::rows() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return rows_;
+}
+
+std::string ResultWriter::csv_row(const ImageOutcome& o, const std::string& stem) const {
+  std::vector<std::string> f;
+  f.reserve(columns_.size());
+  f.push_back(o.image.string());
+  f.push_back(o.ok ? stem : "");
+  f.push_back(o.ok ? "ok" : "error");
+  f.push_back(o.error);
+  if (!o.ok) {
+    f.resize(columns_.size());
+    // The untrained members are a property of the run, true for error rows too.
+    for (size_t i = 0; i < columns_.size(); ++i)
+      if (columns_[i] == "untrained_members") f[i] = join(run_.untrained, ";");
+    return csv_line(f);
+  }
+  const bool has_label = o.vote.label >= 0 && !o.vote.abstained;
+  f.push_back(has_label ? label_name(run_.classes, o.vote.label) : "");
+  f.push_back(has_label ? number(o.vote.probability) : "");
+  for (size_t k = 0; k < run_.classes.size(); ++k)
+    f.push_back(k < o.vote.class_probs.size() ? number(o.vote.class_probs[k]) : "");
+  const bool abstained = o.vote.abstained || o.gate.abstain;
+  f.push_back(csv_bool(abstained));
+  f.push_back(abstain_reason(o));
+  f.push_back(csv_bool(o.gate.fallback_used));
+  f.push_back(o.gate.reason);
+  f.push_back(o.vote.note);
+  f.push_back(std::to_string(o.members.size()));
+  f.push_back(std::to_string(o.gate.num_passed));
+  f.push_back(std::to_string(count_kept(o)));
+  f.push_back(to_string(o.mask.source));
+  f.push_back(join(o.mask.warnings, "; "));
+  f.push_back(number(mask_fraction(o)));
+  f.push_back(join(run_.untrained, ";"));
+
+  std::vector<const MemberOutcome*> by_column(run_.members.size(), nullptr);
+  for (const auto& m : o.members) {
+    size_t j = 0;
+    while (j < run_.members.size() && run_.members[j] != m.name) ++j;
+    if (j == run_.members.size())
+      throw std::invalid_argument("ResultWriter: member '" + m.name + "' of image " + o.image.string() +
+                                  " is not among the run's members");
+    by_column[j] = &m;
+  }
+  for (const MemberOutcome* m : by_column) {
+    if (!m) {
+      f.insert(f.end(), 7, "");
+      continue;
+    }
+    f.push_back(label_name(run_.classes, m->label));
+    f.push_back(number(m->probability));
+    const bool judged = m->share.status == GateStatus::Ok;
+    f.push_back(judged ? number(m->share.share) : "");
+    f.push_back(judged ? number(m->share.lift) : "");
+    f.push_back(to_string(m->share.status));
+    f.push_back(csv_bool(m->passed));
+    f.push_back(csv_bool(m->kept));
+  }
+  return csv_line(f);
+}
+
+std::string ResultWriter::json_row(const ImageOutcome& o, const std::string& stem,
+                                   const std::map<std::string, std::string>& outputs) const {
+  const auto probs_object = [&](const std::vector<double>& p) {
+    std::string s = "{";
+    for (size_t k = 0; k < p.size(); ++k) {
+      if (k) s += ", ";
+      s += json_string(label_name(run_.classes, static_cast<int>(k))) + ": " + json_number(p[k]);
+    }
+    return s + "}";
+  };
+  const auto string_array = [](const std::vector<std::string>& v) {
+    std::string s = "[";
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + json_string(v[i]);
+    return s + "]";
+  };
+
+  std::string j = "{\"image\": " + json_string(o.image.string());
+  j += ", \"status\": " + json_string(o.ok ? "ok" : "error");
+  if (!o.ok) return j + ", \"error\": " + json_string(o.error) + "}\n";
+  j += ", \"stem\": " + json_string(stem);
+  const bool has_label = o.vote.label >= 0 && !o.vote.abstained;
+  j += ", \"label\": " + (has_label ? json_string(label_name(run_.classes, o.vote.label)) : std::string("null"));
+  j += ", \"label_index\": " + std::to_string(has_label ? o.vote.label : -1);
+  j += ", \"probability\": " + (has_label ? json_number(o.vote.probability) : std::string("null"));
+  j += ", \"class_probs\": " + probs_object(o.vote.class_probs);
+  j += ", \"abstained\": " + std::string(json_bool(o.vote.abstained || o.gate.abstain));
+  j += ", \"abstain_reason\": " + json_string(abstain_reason(o));
+  j += ", \"vote\": {\"votes\": [";
+  for (size_t k = 0; k < o.vote.votes.size(); ++k) j += (k ? ", " : "") + std::to_string(o.vote.votes[k]);
+  j += "], \"note\": " + json_string(o.vote.note) + "}";
+  j += ", \"gate\": {\"num_members\": " + std::to_string(o.members.size()) +
+       ", \"num_passed\": " + std::to_string(o.gate.num_passed) + ", \"num_kept\": " + std::to_string(count_kept(o)) +
+       ", \"fallback_used\": " + json_bool(o.gate.fallback_used) + ", \"reason\": " + json_string(o.gate.reason) + "}";
+  j += ", \"mask\": {\"source\": " + json_string(to_string(o.mask.source)) +
+       ", \"warnings\": " + string_array(o.mask.warnings) + ", \"fraction\": " + json_number(mask_fraction(o)) + "}";
+  j += ", \"members\": [";
+  for (size_t i = 0; i < o.members.size(); ++i) {
+    const auto& m = o.members[i];
+    const bool judged = m.share.status == GateStatus::Ok;
+    j += i ? ", " : "";
+    j += "{\"name\": " + json_string(m.name) + ", \"label\": " +
+         (m.label >= 0 ? json_string(label_name(run_.classes, m.label)) : std::string("null")) +
+         ", \"label_index\": " + std::to_string(m.label) + ", \"probability\": " + json_number(m.probability) +
+         ", \"probs\": " + probs_object(m.probs) +
+         ", \"share\": " + (judged ? json_number(m.share.share) : std::string("null")) +
+         ", \"lift\": " + (judged ? json_number(m.share.lift) : std::string("null")) +
+         ", \"status\": " + json_string(to_string(m.share.status)) + ", \"passed\": " + json_bool(m.passed) +
+         ", \"kept\": " + json_bool(m.kept) + "}";
+  }
+  j += "], \"outputs\": {";
+  bool first = true;
+  for (const auto& [k, v] : outputs) {
+    j += (first ? "" : ", ") + json_string(k) + ": " + json_string(v);
+    first = false;
+  }
+  j += "}}\n";
+  return j;
+}
+
+void ResultWriter::add(const ImageOutcome& o, const std::string& stem,
+                       const std::map<std::string, std::string>& outputs) {
+  // Formatting outside the lock; the lock only orders the two appends.
+  const std::string csv = csv_row(o, stem);
+  const std::string json = json_row(o, stem, outputs);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (finished_) throw std::logic_error("ResultWriter::add after finish()");
+  put(csv_, csv, dir_ / kCsvPart);
+  put(jsonl_, json, dir_ / kJsonlPart);
+  ++rows_;
+}
+
+void ResultWriter::finish() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (finished_) return;
+  finished_ = true;
+  const auto close_and_rename = [&](std::FILE*& f, const char* part, const char* final_name) {
+    const bool ok = std::fclose(f) == 0;
+    f = nullptr;
+    if (!ok) throw Error("cannot write " + (dir_ / part).string() + ": " + std::strerror(errno));
+    std::error_code ec;
+    fs::rename(dir_ / part, dir_ / final_name, ec);
+    if (ec) throw Error("cannot rename " + (dir_ / part).string() + " to " + final_name + ": " + ec.message());
+  };
+  close_and_rename(csv_, kCsvPart, "results.csv");
+  close_and_rename(jsonl_, kJsonlPart, "results.jsonl");
+}
+
+}  // namespace gradgate
