@@ -88,12 +88,16 @@ TEST_P(ZooCommon, AFewAdamStepsLowerTheTrainingLoss) {
   const auto target = torch::tensor({0, 1, 0, 1}, torch::kLong);
   torch::optim::Adam opt(m->parameters(), torch::optim::AdamOptions(1e-3));
   auto loss_now = [&] { return torch::nn::functional::cross_entropy(m->forward(x), target); };
-  // Measured before and after with the same dropout masks (same seed, train mode), so the
-  // comparison sees the optimisation, not dropout noise (vgg/alexnet heads have dropout).
+  // Measured before and after in train mode (batch statistics for BatchNorm) with dropout
+  // switched off, so the comparison sees the optimisation, not dropout noise (alexnet and
+  // vgg heads have dropout).
   auto measured_loss = [&] {
     torch::NoGradGuard no_grad;
-    torch::manual_seed(1234);
-    return loss_now().item<double>();
+    for (auto& mod : m->modules(/*include_self=*/false))
+      if (dynamic_cast<torch::nn::DropoutImpl*>(mod.get())) mod->eval();
+    const double loss = loss_now().item<double>();
+    m->train();
+    return loss;
   };
   const double first = measured_loss();
   torch::manual_seed(0);

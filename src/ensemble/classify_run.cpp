@@ -80,6 +80,8 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
 
   const auto inputs = collect_inputs(rq.inputs);
   configure_threads(rq.threads, rq.serial ? 1 : 0);
+  // Maps at image size are kept only when something draws or saves them.
+  eo.keep_maps = rq.overlays || rq.montage || rq.save_maps;
   Ensemble ensemble(eo);
 
   LungMaskProviderOptions mo = default_lung_mask_options();
@@ -96,23 +98,19 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
                  "folder: "
               << models_dir.string() << ").\n\n";
 
-  RunInfo info;
-  info.task = task.task.name;
-  info.classes = eo.classes;
-  for (const auto& m : eo.members) info.members.push_back(m.name);
-  info.tau = eo.gate.tau;
-  info.quorum = eo.gate.quorum;
-  info.fallback = to_string(eo.gate.fallback);
-  info.vote = to_string(eo.vote);
-  info.cam = eo.cam;
-  info.untrained = summary.untrained;
-  info.models_dir = models_dir;
+  RunInfo info = make_run_info(task.task.name, eo, summary.untrained);
+  info.preset = rq.preset.empty() ? task.ensemble.preset : rq.preset;
+  info.inputs = rq.inputs;
   ReportOptions ro;
+  ro.out_dir = rq.out;
   ro.overlays = rq.overlays;
   ro.montage = rq.montage;
   ro.save_maps = rq.save_maps;
-  Report report(rq.out, info, ro);
-  ProgressBar progress(inputs.size(), "classify", rq.progress);
+  ReportWriter report(ro, info);
+  // Output names follow the input order, so reruns name files the same way.
+  for (const auto& in : inputs) report.stem_for(in.image);
+  ProgressBar progress(inputs.size(), "classify",
+                       rq.progress ? ProgressBar::Mode::Auto : ProgressBar::Mode::Off);
 
   for (size_t start = 0; start < inputs.size(); start += static_cast<size_t>(rq.batch)) {
     const size_t end = std::min(inputs.size(), start + static_cast<size_t>(rq.batch));
