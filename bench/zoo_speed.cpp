@@ -16,6 +16,7 @@
 #include <sstream>
 #include <vector>
 
+#include "gradgate/cli_common.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/zoo/registry.h"
@@ -25,15 +26,6 @@ namespace po = boost::program_options;
 
 namespace {
 
-// Local rather than cli_common's split_list: the bench links only the zoo.
-std::vector<std::string> split_list(const std::string& comma_separated) {
-  std::vector<std::string> items;
-  std::stringstream ss(comma_separated);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) items.push_back(item);
-  return items;
-}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -109,11 +101,11 @@ int main(int argc, char** argv) {
       throw gradgate::ConfigError("--min-iters must be >= 1 and <= --max-iters");
 
     std::vector<std::string> members =
-        members_arg == "all" ? gradgate::member_names() : split_list(members_arg);
+        members_arg == "all" ? gradgate::member_names() : gradgate::split_list(members_arg);
     for (const auto& m : members) gradgate::member_info(m);  // unknown names fail before timing
-    const auto presets = split_list(presets_arg);
+    const auto presets = gradgate::split_list(presets_arg);
     std::vector<int64_t> batches;
-    for (const auto& b : split_list(batches_arg)) {
+    for (const auto& b : gradgate::split_list(batches_arg)) {
       batches.push_back(std::stoll(b));
       if (batches.back() < 1) throw gradgate::ConfigError("--batches: sizes must be >= 1, got " + b);
     }

@@ -8,19 +8,13 @@
 
 #include "gradgate/error.h"
 #include "zoo/families.h"
+#include "zoo/torchvision_util.h"
 
 namespace gradgate::zoo {
 namespace {
 
 namespace nn = torch::nn;
 
-// nn::Sequential cannot sit inside another Sequential (its forward is a template); this one can.
-class SeqImpl : public nn::SequentialImpl {
- public:
-  using nn::SequentialImpl::SequentialImpl;
-  torch::Tensor forward(torch::Tensor x) { return nn::SequentialImpl::forward(x); }
-};
-TORCH_MODULE(Seq);
 
 class DenseLayerImpl : public nn::Module {
  public:

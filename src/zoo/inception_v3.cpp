@@ -5,6 +5,7 @@
 
 #include "gradgate/error.h"
 #include "zoo/families.h"
+#include "zoo/torchvision_util.h"
 
 namespace gradgate::zoo {
 namespace {
@@ -188,16 +189,7 @@ class Inception3Impl : public MemberImpl {
 
     // torchvision's init: truncated normal (std 0.1, cut at +-2) for conv and linear weights,
     // BN weight 1 / bias 0; linear biases keep the default init.
-    torch::NoGradGuard no_grad;
-    for (auto& m : modules(/*include_self=*/false)) {
-      if (auto* conv = m->as<torch::nn::Conv2d>()) {
-        init_weight(conv->weight);
-      } else if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
-        torch::nn::init::ones_(bn->weight);
-        torch::nn::init::zeros_(bn->bias);
-      }
-    }
-    init_weight(fc->weight);
+    init_inception_style(*this, fc->weight, 0.1);
   }
 
   torch::Tensor features(torch::Tensor x) override {
@@ -231,7 +223,7 @@ class Inception3Impl : public MemberImpl {
   std::string feature_layer() const override { return "Mixed_7c"; }
 
  private:
-  static void init_weight(torch::Tensor& w) { w.normal_(0.0, 0.1).clamp_(-2.0, 2.0); }
+  static void init_weight(torch::Tensor& w) { truncated_normal_(w, 0.1); }
 
   int64_t num_classes_;
   int64_t feature_channels_ = 0;

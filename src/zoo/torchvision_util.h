@@ -1,5 +1,5 @@
 #pragma once
-// Small helpers shared by the torchvision-style families (alexnet, vgg, squeezenet, resnet):
+// Small helpers shared by the torchvision-style families:
 // running a slice of an nn::Sequential, swapping its last layer, and torchvision's inits.
 #include <torch/torch.h>
 
@@ -41,5 +41,30 @@ inline torch::nn::Conv2d conv2d(int64_t in, int64_t out, int64_t k, int64_t stri
   return torch::nn::Conv2d(
       torch::nn::Conv2dOptions(in, out, k).stride(stride).padding(padding).bias(bias));
 }
+
+// torchvision's googlenet/inception_v3 init: truncated normal (cut at +-2) of the given std
+// for every conv weight and for `fc`'s weight, BatchNorm weight 1 / bias 0.
+inline void truncated_normal_(torch::Tensor& w, double std) { w.normal_(0.0, std).clamp_(-2.0, 2.0); }
+
+inline void init_inception_style(torch::nn::Module& net, torch::Tensor& fc_weight, double std) {
+  torch::NoGradGuard no_grad;
+  for (auto& m : net.modules(/*include_self=*/false)) {
+    if (auto* conv = m->as<torch::nn::Conv2d>()) {
+      truncated_normal_(conv->weight, std);
+    } else if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+      torch::nn::init::ones_(bn->weight);
+      torch::nn::init::zeros_(bn->bias);
+    }
+  }
+  truncated_normal_(fc_weight, std);
+}
+
+// nn::Sequential cannot sit inside another Sequential (its forward is a template); this one can.
+class SeqImpl : public torch::nn::SequentialImpl {
+ public:
+  using torch::nn::SequentialImpl::SequentialImpl;
+  torch::Tensor forward(torch::Tensor x) { return torch::nn::SequentialImpl::forward(x); }
+};
+TORCH_MODULE(Seq);
 
 }  // namespace gradgate::zoo
