@@ -3,6 +3,8 @@
 #include <chrono>
 #include <iostream>
 
+#include <tbb/parallel_for.h>
+
 #include "gradgate/cli_common.h"
 #include "gradgate/config.h"
 #include "gradgate/ensemble.h"
@@ -114,23 +116,31 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
 
   for (size_t start = 0; start < inputs.size(); start += static_cast<size_t>(rq.batch)) {
     const size_t end = std::min(inputs.size(), start + static_cast<size_t>(rq.batch));
-    // Load and mask each image; a failure becomes that image's row, the batch goes on.
+    // Load and mask each image (in parallel: loading and the U-Net are per image); a failure
+    // becomes that image's row, the batch goes on.
     std::vector<ImageOutcome> rows(end - start);
-    std::vector<cv::Mat> grays;
-    std::vector<LungMask> lung_masks;
-    std::vector<size_t> good;
-    for (size_t i = start; i < end; ++i) {
+    std::vector<cv::Mat> loaded(end - start);
+    std::vector<LungMask> loaded_masks(end - start);
+    tbb::parallel_for(start, end, [&](size_t i) {
       ImageOutcome& row = rows[i - start];
       row.image = inputs[i].image;
       try {
-        cv::Mat gray = load_gray(inputs[i].image);
-        lung_masks.push_back(masks.for_image(gray, inputs[i].image, inputs[i].mask));
-        grays.push_back(gray);
-        good.push_back(i - start);
+        loaded[i - start] = load_gray(inputs[i].image);
+        loaded_masks[i - start] = masks.for_image(loaded[i - start], inputs[i].image, inputs[i].mask);
+        row.ok = true;
       } catch (const std::exception& e) {
         row.ok = false;
         row.error = e.what();
       }
+    });
+    std::vector<cv::Mat> grays;
+    std::vector<LungMask> lung_masks;
+    std::vector<size_t> good;
+    for (size_t k = 0; k < rows.size(); ++k) {
+      if (!rows[k].ok) continue;
+      grays.push_back(loaded[k]);
+      lung_masks.push_back(std::move(loaded_masks[k]));
+      good.push_back(k);
     }
     if (!grays.empty()) {
       auto done = ensemble.classify(grays, lung_masks);

@@ -1,7 +1,10 @@
 #include "gradgate/ensemble.h"
 
 #include <chrono>
+#include <algorithm>
 #include <map>
+
+#include <tbb/parallel_for.h>
 
 #include "gradgate/error.h"
 #include "gradgate/gradcam.h"
@@ -93,31 +96,39 @@ std::vector<ImageOutcome> Ensemble::classify(const std::vector<cv::Mat>& grays,
       options_.mode);
   const double members_s = seconds_since(t_members);
 
-  // Gate and vote per image (cheap next to the members).
+  // Gate and vote per image, images in parallel (each writes only its own row). The class
+  // probabilities leave torch once per member, and each mask becomes float weights once per
+  // image rather than once per member.
   const auto t_gate = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < n; ++i) {
+  std::vector<std::vector<std::vector<double>>> member_probs(m);
+  for (size_t j = 0; j < m; ++j) member_probs[j] = probabilities(cams[j].batch);
+  tbb::parallel_for(size_t{0}, n, [&](size_t i) {
     ImageOutcome& o = out[i];
     o.ok = true;
     o.gray = grays[i];
     o.mask = masks[i];
+    const bool no_mask = masks[i].empty();
+    cv::Mat weights;
+    if (!no_mask) masks[i].mask.convertTo(weights, CV_32F, 1.0 / 255.0);
+    const double mask_fraction = no_mask ? 0.0 : cv::countNonZero(masks[i].mask) / double(masks[i].mask.total());
     std::vector<LungShare> shares(m);
     std::vector<std::vector<double>> probs(m);
     o.members.resize(m);
     for (size_t j = 0; j < m; ++j) {
       MemberOutcome& mo = o.members[j];
       mo.name = options_.members[j].name;
-      auto p = cams[j].batch.probs[static_cast<int64_t>(i)].contiguous();
-      mo.probs.assign(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
-      mo.label = static_cast<int>(cams[j].batch.probs[static_cast<int64_t>(i)].argmax().item<int64_t>());
+      mo.probs = member_probs[j][i];
+      mo.label = static_cast<int>(std::max_element(mo.probs.begin(), mo.probs.end()) - mo.probs.begin());
       mo.probability = mo.probs[static_cast<size_t>(mo.label)];
-      if (cams[j].batch.empty[i]) {
+      if (no_mask) {
+        mo.share.status = GateStatus::EmptyMask;
+        mo.share.mask_fraction = 0.0;
+      } else if (cams[j].batch.empty[i]) {
         mo.share.status = GateStatus::EmptyMap;
-        mo.share.mask_fraction = masks[i].empty() ? 0.0
-            : cv::countNonZero(masks[i].mask) / double(masks[i].mask.total());
+        mo.share.mask_fraction = mask_fraction;
       } else {
-        mo.share = lung_share(cams[j].maps[i], masks[i].mask);
+        mo.share = lung_share(cams[j].maps[i], weights);
       }
-      if (masks[i].empty()) mo.share.status = GateStatus::EmptyMask;
       if (options_.keep_maps) mo.map = cams[j].maps[i];
       shares[j] = mo.share;
       probs[j] = mo.probs;
@@ -128,7 +139,7 @@ std::vector<ImageOutcome> Ensemble::classify(const std::vector<cv::Mat>& grays,
       o.members[j].kept = o.gate.kept[j];
     }
     o.vote = vote_gated(probs, shares, o.gate, options_.vote);
-  }
+  });
   if (timings) {
     timings->members += members_s;
     timings->gate_vote += seconds_since(t_gate);

@@ -1,0 +1,116 @@
+// End to end: run_classify (what ensemble-classify does) on phantoms plus a corrupt file.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "gradgate/classify.h"
+#include "gradgate/ensemble.h"
+#include "gradgate/image.h"
+#include "gradgate/phantom.h"
+#include "test_util.h"
+
+using namespace gradgate;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> read_lines(const fs::path& p) {
+  std::ifstream in(p);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
+}
+
+}  // namespace
+
+TEST(Classify, PhantomsAndACorruptFileGiveOneRowEachAndCountTheFailure) {
+  gradgate::testing::TempDir dir;
+  write_phantom_dataset(dir / "data", 1, 96, 3);  // 4 images with masks beside them
+  { std::ofstream(dir / "data/images/broken.png") << "not a png"; }
+  ClassifyRequest rq;
+  rq.task = "covid-vs-all";
+  rq.preset = "tiny";
+  rq.members = {"resnet18", "squeezenet", "darknet19"};
+  rq.models_dir = dir / "no-models";  // no manifest: untrained members, said loudly
+  rq.inputs = {(dir / "data/images").string()};
+  rq.out = dir / "out";
+  rq.progress = false;
+  rq.batch = 3;
+  const ClassifySummary s = run_classify(rq);
+  EXPECT_EQ(s.images, 5);
+  EXPECT_EQ(s.failed, 1);
+  EXPECT_EQ(s.untrained.size(), 3u);
+
+  const auto csv = read_lines(rq.out / "results.csv");
+  ASSERT_EQ(csv.size(), 6u);  // header + 5 rows
+  EXPECT_NE(csv[0].find("resnet18_share"), std::string::npos);
+  int errors = 0, file_masks = 0;
+  for (size_t i = 1; i < csv.size(); ++i) {
+    if (csv[i].find("broken.png") != std::string::npos) {
+      ++errors;
+      EXPECT_NE(csv[i].find(",error,"), std::string::npos) << csv[i];
+    }
+    if (csv[i].find(",file,") != std::string::npos) ++file_masks;
+  }
+  EXPECT_EQ(errors, 1);
+  EXPECT_EQ(file_masks, 4);  // the phantoms' masks were found beside them
+  EXPECT_TRUE(fs::exists(rq.out / "results.jsonl"));
+  EXPECT_TRUE(fs::exists(rq.out / "run.json"));
+  EXPECT_FALSE(fs::exists(rq.out / "results.csv.part"));
+  EXPECT_TRUE(fs::exists(rq.out / "montage"));
+}
+
+TEST(Classify, UnknownTaskAndMissingInputAreErrors) {
+  gradgate::testing::TempDir dir;
+  ClassifyRequest rq;
+  rq.task = "covid-vs-flu";
+  rq.inputs = {"x.png"};
+  rq.out = dir / "out";
+  EXPECT_THROW(run_classify(rq), std::exception);
+  rq.task = "pneumonia";
+  rq.inputs = {(dir / "does-not-exist.png").string()};
+  try {
+    run_classify(rq);
+    FAIL() << "expected an error for a missing input";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("does-not-exist.png"), std::string::npos);
+  }
+}
+
+TEST(Ensemble, ParallelEqualsSerialOnPhantoms) {
+  std::vector<cv::Mat> grays;
+  std::vector<LungMask> masks;
+  for (int i = 0; i < 3; ++i) {
+    Phantom p = make_phantom({96, i == 0 ? "normal" : "viral", false, static_cast<uint64_t>(i)});
+    cv::Mat g;
+    p.image.convertTo(g, CV_32F, 1.0 / 255.0);
+    grays.push_back(g);
+    LungMask m;
+    m.mask = p.lungs;
+    m.source = LungMask::Source::File;
+    masks.push_back(m);
+  }
+  EnsembleOptions eo;
+  eo.classes = {"normal", "pneumonia"};
+  for (const char* name : {"resnet18", "mobilenetv2", "darknet19"})
+    eo.members.push_back({name, {64, 0.125}, {}});
+  eo.gate.quorum = 1;
+  eo.gate.tau = 0.2;
+  torch::manual_seed(5);
+  Ensemble parallel(eo);
+  eo.mode = RunMode::Serial;
+  torch::manual_seed(5);
+  Ensemble serial(eo);
+  const auto a = parallel.classify(grays, masks);
+  const auto b = serial.classify(grays, masks);
+  ASSERT_EQ(a.size(), 3u);
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].vote.label, b[i].vote.label);
+    EXPECT_EQ(a[i].vote.abstained, b[i].vote.abstained);
+    for (size_t j = 0; j < a[i].members.size(); ++j) {
+      EXPECT_EQ(a[i].members[j].probs, b[i].members[j].probs) << i << " " << j;
+      EXPECT_EQ(a[i].members[j].share.share, b[i].members[j].share.share);
+      EXPECT_EQ(cv::norm(a[i].members[j].map, b[i].members[j].map, cv::NORM_INF), 0.0);
+    }
+  }
+}
