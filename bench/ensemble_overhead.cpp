@@ -52,12 +52,7 @@ int main(int argc, char** argv) {
   // clang-format on
   try {
     po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    if (vm.count("help")) {
-      std::cout << opts << "\n";
-      return 0;
-    }
-    po::notify(vm);
+    if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
     const TaskConfig task = load_task(task_name);
     const NetworksConfig nets = load_networks_config(default_config_dir() / "networks.yaml");
     TaskView view(open_dataset(data), task.task);

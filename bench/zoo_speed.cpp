@@ -90,12 +90,7 @@ int main(int argc, char** argv) {
   // clang-format on
   try {
     po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    if (vm.count("help")) {
-      std::cout << opts << "\n";
-      return 0;
-    }
-    po::notify(vm);
+    if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
     if (threads < 1) throw gradgate::ConfigError("--threads must be >= 1");
     if (min_iters < 1 || max_iters < min_iters)
       throw gradgate::ConfigError("--min-iters must be >= 1 and <= --max-iters");

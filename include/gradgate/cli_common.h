@@ -1,5 +1,7 @@
 #pragma once
 // Small pieces shared by the command-line tools (src/cli/*.cpp).
+#include <boost/program_options.hpp>
+
 #include <ostream>
 #include <string>
 #include <vector>
@@ -8,6 +10,13 @@ namespace gradgate {
 
 std::string join(const std::vector<std::string>& items, const std::string& sep);
 std::vector<std::string> split_list(const std::string& comma_separated);
+
+// Parses argv against `opts` (and `positional` when given). Returns false after printing
+// the help to stdout when --help/-h was given (the caller exits 0); otherwise stores and
+// notifies `vm` (required options are checked) and returns true. Throws po::error.
+bool parse_options(int argc, char** argv, const boost::program_options::options_description& opts,
+                   boost::program_options::variables_map& vm,
+                   const boost::program_options::positional_options_description* positional = nullptr);
 
 // Throws Error when `task` is empty or not one of task_names(), listing the valid ones.
 void require_task(const std::string& task);

@@ -59,12 +59,7 @@ int main(int argc, char** argv) {
 
   try {
     po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(opts).positional(pos).run(), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-      std::cout << opts << "\n";
-      return 0;
-    }
+    if (!parse_options(argc, argv, opts, vm, &pos)) return 0;
     if (vm.count("list-tasks")) {
       for (const auto& t : task_names()) std::cout << t << "\n";
       return 0;

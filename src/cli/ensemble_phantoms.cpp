@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "gradgate/cli_common.h"
 #include "gradgate/phantom.h"
 
 namespace po = boost::program_options;
@@ -23,12 +24,7 @@ int main(int argc, char** argv) {
   // clang-format on
   try {
     po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    if (vm.count("help")) {
-      std::cout << opts << "\n";
-      return 0;
-    }
-    po::notify(vm);
+    if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
     if (per_class < 1) throw std::runtime_error("--per-class must be >= 1");
     auto manifest = gradgate::write_phantom_dataset(out, per_class, side, seed);
     std::cout << "wrote " << 4 * per_class << " phantoms and " << manifest.string() << "\n";

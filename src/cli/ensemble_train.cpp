@@ -64,12 +64,7 @@ int run_import(int argc, char** argv) {
     ("out,o", po::value(&out)->required(), "output models folder");
   // clang-format on
   po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, opts), vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
   io.members = split_list(members);
   const TaskSpec spec = resolve_task(task);
   std::cout << "wrote " << import_members(spec, from, io, out).string() << "\n";
@@ -120,12 +115,7 @@ int main(int argc, char** argv) {
       ("quiet,q", "no progress line");
     // clang-format on
     po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    if (vm.count("help")) {
-      std::cout << opts << "\n";
-      return 0;
-    }
-    po::notify(vm);
+    if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
     o.members = split_list(members);
     o.init_dir = init;
     o.augment = !vm.count("no-augment");

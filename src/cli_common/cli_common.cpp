@@ -1,6 +1,7 @@
 #include "gradgate/cli_common.h"
 
 #include <iomanip>
+#include <iostream>
 #include <sstream>
 
 #include "gradgate/config.h"
@@ -23,6 +24,22 @@ std::vector<std::string> split_list(const std::string& comma_separated) {
   while (std::getline(ss, item, ','))
     if (!item.empty()) items.push_back(item);
   return items;
+}
+
+bool parse_options(int argc, char** argv, const boost::program_options::options_description& opts,
+                   boost::program_options::variables_map& vm,
+                   const boost::program_options::positional_options_description* positional) {
+  namespace po = boost::program_options;
+  po::command_line_parser parser(argc, argv);
+  parser.options(opts);
+  if (positional) parser.positional(*positional);
+  po::store(parser.run(), vm);
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return false;
+  }
+  po::notify(vm);
+  return true;
 }
 
 void require_task(const std::string& task) {
