@@ -2,7 +2,7 @@
 //   forward      : member->forward(x) under NoGradGuard
 //   head-only    : compute_cam (trunk without graph, backward through the head only)
 //   full graph   : the whole network records a graph and backward() runs through all of it
-// Usage: gradcam-cost [--preset tiny|full] [--batch N] [--reps R] [--members a,b,...]
+// Usage: gradcam-cost [--preset tiny|compact|full] [--batch N] [--reps R] [--members a,b,...]
 #include <torch/torch.h>
 
 #include <chrono>
@@ -17,21 +17,13 @@
 #include "gradgate/gradcam.h"
 #include "gradgate/parallel.h"
 #include "gradgate/zoo/registry.h"
+#include "gradgate/config.h"
 #include "gradgate/openmp_policy.h"
 
 using namespace gradgate;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-int64_t tiny_side(const std::string& name) {
-  static const std::set<std::string> s96 = {"googlenet", "googlenet-places", "xception",
-                                            "nasnetmobile", "nasnetlarge"};
-  static const std::set<std::string> s160 = {"inceptionv3", "inceptionresnetv2"};
-  if (s96.count(name)) return 96;
-  if (s160.count(name)) return 160;
-  return 64;
-}
 
 template <class F>
 double best_ms(int reps, F&& f) {
@@ -76,15 +68,13 @@ int main(int argc, char** argv) {
               static_cast<long long>(batch), plan.intra_op_threads, reps);
   std::printf("%-18s %10s %10s %10s %8s %8s\n", "member", "fwd ms", "head ms", "full ms",
               "head/fwd", "full/fwd");
+  const NetworksConfig nets = load_networks_config(default_config_dir() / "networks.yaml");
   for (const auto& name : names) {
     MemberOptions o;
     o.num_classes = 2;
-    if (preset == "tiny") {
-      o.width = 0.125;
-      o.input_side = tiny_side(name);
-    } else {
-      o.input_side = member_info(name).native_side;
-    }
+    const PresetSpec p = nets.preset(name, preset);  // config/networks.yaml
+    o.width = p.width;
+    o.input_side = p.input_side;
     Member m;
     try {
       m = make_member(name, o);

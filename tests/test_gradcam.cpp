@@ -11,6 +11,7 @@
 #include "gradgate/error.h"
 #include "gradgate/gate.h"
 #include "gradgate/gradcam.h"
+#include "test_util.h"
 #include "gradgate/zoo/registry.h"
 
 using namespace gradgate;
@@ -46,15 +47,6 @@ void expect_close(const torch::Tensor& got, const torch::Tensor& want, double re
   EXPECT_LE(diff, rel * scale) << what << ": max |diff| " << diff << ", max |want| " << scale;
 }
 
-// The tiny preset's input side per member (see the zoo's presets).
-int64_t tiny_side(const std::string& name) {
-  static const std::set<std::string> s96 = {"googlenet", "googlenet-places", "xception",
-                                            "nasnetmobile", "nasnetlarge"};
-  static const std::set<std::string> s160 = {"inceptionv3", "inceptionresnetv2"};
-  if (s96.count(name)) return 96;
-  if (s160.count(name)) return 160;
-  return 64;
-}
 
 }  // namespace
 
@@ -92,8 +84,9 @@ TEST_P(GradCamEveryMember, HeadOnlyEqualsFullGraphAtTinyPreset) {
   const std::string name = GetParam();
   MemberOptions o;
   o.num_classes = 3;
-  o.width = 0.125;
-  o.input_side = tiny_side(name);
+  const PresetSpec tiny = gradgate::testing::preset_of(name);
+  o.width = tiny.width;
+  o.input_side = tiny.input_side;
   torch::manual_seed(7);
   Member m = make_member(name, o);  // throws "not built yet" until the zoo lands
   const auto x = torch::randn({2, 3, o.input_side, o.input_side});

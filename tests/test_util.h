@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "gradgate/config.h"
+
 namespace gradgate::testing {
 
 namespace fs = std::filesystem;
@@ -54,6 +56,13 @@ inline std::optional<fs::path> python_refs_dir() {
 }
 
 inline fs::path source_dir() { return fs::path(GRADGATE_SOURCE_DIR); }
+
+// A member's size preset (input side, width) from the shipped config/networks.yaml, the one
+// place the presets are written down; read once per test process.
+inline PresetSpec preset_of(const std::string& member, const std::string& preset = "tiny") {
+  static const NetworksConfig nets = load_networks_config(source_dir() / "config" / "networks.yaml");
+  return nets.preset(member, preset);
+}
 
 }  // namespace gradgate::testing
 

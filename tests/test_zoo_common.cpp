@@ -2,38 +2,29 @@
 // `tiny` preset (width 0.125; input side 64, 96 for googlenet/xception/nasnet, 160 for the
 // inception-v3 family): the Grad-CAM feature map is wider than 1x1, forward() is
 // head(features()), reset_classifier() changes the output count, and a few Adam steps on a
-// small fixed batch lower the training loss.
-// config/networks.yaml does not exist yet, so the tiny sides are repeated here.
+// small fixed batch lower the training loss. Sizes come from config/networks.yaml.
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "gradgate/zoo/registry.h"
+#include "test_util.h"
 
 using namespace gradgate;
 
 namespace {
 
-constexpr double kTinyWidth = 0.125;
-
-int64_t tiny_side(const std::string& name) {
-  if (name == "googlenet" || name == "googlenet-places" || name == "xception" || name == "nasnetmobile" ||
-      name == "nasnetlarge")
-    return 96;
-  if (name == "inceptionv3" || name == "inceptionresnetv2") return 160;
-  return 64;
-}
-
 Member make_tiny(const std::string& name, int64_t num_classes) {
   MemberOptions o;
   o.num_classes = num_classes;
-  o.width = kTinyWidth;
-  o.input_side = tiny_side(name);
+  const PresetSpec tiny = gradgate::testing::preset_of(name);
+  o.width = tiny.width;
+  o.input_side = tiny.input_side;
   return make_member(name, o);
 }
 
 torch::Tensor batch(const std::string& name, int64_t n) {
-  const int64_t side = tiny_side(name);
+  const int64_t side = gradgate::testing::preset_of(name).input_side;
   return torch::randn({n, 3, side, side});
 }
 

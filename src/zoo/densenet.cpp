@@ -117,16 +117,9 @@ class DenseNetImpl : public MemberImpl {
   }
 
   void reset_classifier(int64_t n) override {
-    if (n < 1)
-      throw ModelError("densenet201: reset_classifier needs num_classes >= 1, got " + std::to_string(n));
-    auto fresh = nn::Linear(feature_channels_, n);
-    {
-      torch::NoGradGuard no_grad;
-      nn::init::zeros_(fresh->bias);
-    }
-    fresh->to(classifier->weight.device(), classifier->weight.scalar_type());
-    fresh->train(is_training());
-    classifier = replace_module("classifier", fresh);
+    classifier = replace_module(
+        "classifier", fresh_linear("densenet201", classifier, feature_channels_, n, is_training(),
+                                   [](nn::Linear& l) { nn::init::zeros_(l->bias); }));
     num_classes_ = n;
   }
   int64_t num_classes() const override { return num_classes_; }

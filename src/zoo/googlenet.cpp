@@ -108,14 +108,8 @@ class GoogLeNetImpl : public MemberImpl {
   }
 
   void reset_classifier(int64_t n) override {
-    if (n < 1) throw ModelError("googlenet: reset_classifier needs num_classes >= 1, got " + std::to_string(n));
-    auto fresh = torch::nn::Linear(feature_channels_, n);
-    {
-      torch::NoGradGuard no_grad;
-      init_weight(fresh->weight);
-    }
-    fresh->to(fc->weight.device(), fc->weight.scalar_type());
-    fresh->train(is_training());
+    auto fresh = fresh_linear("googlenet", fc, feature_channels_, n, is_training(),
+                              [](torch::nn::Linear& l) { init_weight(l->weight); });
     fc = replace_module("fc", fresh);
     num_classes_ = n;
   }

@@ -6,6 +6,7 @@
 
 #include "gradgate/error.h"
 #include "zoo/families.h"
+#include "zoo/torchvision_util.h"
 
 namespace gradgate::zoo {
 namespace {
@@ -97,12 +98,7 @@ class ShuffleNetV2Impl : public MemberImpl {
   torch::Tensor head(torch::Tensor a) override { return fc(a.mean({2, 3})); }
 
   void reset_classifier(int64_t n) override {
-    if (n < 1)
-      throw ModelError("shufflenet: reset_classifier needs num_classes >= 1, got " + std::to_string(n));
-    auto fresh = nn::Linear(feature_channels_, n);
-    fresh->to(fc->weight.device(), fc->weight.scalar_type());
-    fresh->train(is_training());
-    fc = replace_module("fc", fresh);
+    fc = replace_module("fc", fresh_linear("shufflenet", fc, feature_channels_, n, is_training()));
     num_classes_ = n;
   }
   int64_t num_classes() const override { return num_classes_; }

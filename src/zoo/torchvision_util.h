@@ -4,6 +4,10 @@
 #include <torch/torch.h>
 
 #include <cstddef>
+#include <functional>
+#include <string>
+
+#include "gradgate/error.h"
 
 namespace gradgate::zoo {
 
@@ -57,6 +61,23 @@ inline void init_inception_style(torch::nn::Module& net, torch::Tensor& fc_weigh
     }
   }
   truncated_normal_(fc_weight, std);
+}
+
+// The new last layer for reset_classifier(): nn::Linear(in, n), initialised by `init` (when
+// given) without autograd, on `old`'s device and dtype, in the member's train/eval mode.
+inline torch::nn::Linear fresh_linear(const std::string& member, const torch::nn::Linear& old,
+                                      int64_t in, int64_t n, bool training,
+                                      const std::function<void(torch::nn::Linear&)>& init = {}) {
+  if (n < 1)
+    throw ModelError(member + ": reset_classifier needs num_classes >= 1, got " + std::to_string(n));
+  torch::nn::Linear fresh(in, n);
+  if (init) {
+    torch::NoGradGuard no_grad;
+    init(fresh);
+  }
+  fresh->to(old->weight.device(), old->weight.scalar_type());
+  fresh->train(training);
+  return fresh;
 }
 
 // nn::Sequential cannot sit inside another Sequential (its forward is a template); this one can.
