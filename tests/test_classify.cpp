@@ -114,3 +114,39 @@ TEST(Ensemble, ParallelEqualsSerialOnPhantoms) {
     }
   }
 }
+
+// The ensemble judges members on the feature grid (projected masks); that must equal the gate
+// applied to each member's map upsampled to the image, as the issue defines the share.
+TEST(Ensemble, GridSharesEqualFullResolutionShares) {
+  std::vector<cv::Mat> grays;
+  std::vector<LungMask> masks;
+  for (int i = 0; i < 2; ++i) {
+    Phantom p = make_phantom({80 + 37 * i, "viral", false, static_cast<uint64_t>(10 + i)});
+    cv::Mat g;
+    p.image.convertTo(g, CV_32F, 1.0 / 255.0);
+    grays.push_back(g);
+    LungMask m;
+    m.mask = p.lungs;
+    m.source = LungMask::Source::File;
+    masks.push_back(m);
+  }
+  EnsembleOptions eo;
+  eo.classes = {"normal", "pneumonia"};
+  for (const char* name : {"resnet18", "squeezenet", "darknet19"})
+    eo.members.push_back({name, {64, 0.125}, {}});
+  eo.gate.quorum = 1;
+  torch::manual_seed(3);
+  Ensemble ens(eo);
+  const auto out = ens.classify(grays, masks);
+  int judged = 0;
+  for (size_t i = 0; i < out.size(); ++i)
+    for (const auto& mo : out[i].members) {
+      ASSERT_EQ(mo.map.size(), grays[i].size());
+      const LungShare full = lung_share(mo.map, masks[i].mask);
+      EXPECT_EQ(full.status, mo.share.status) << mo.name;
+      EXPECT_NEAR(full.share, mo.share.share, 1e-6) << mo.name;
+      EXPECT_NEAR(full.lift, mo.share.lift, 1e-5) << mo.name;
+      judged += full.status == GateStatus::Ok;
+    }
+  EXPECT_GT(judged, 0);
+}

@@ -28,6 +28,20 @@ struct LungShare {
 // An empty mask is reported before an empty map (it concerns the image, not the member).
 LungShare lung_share(const cv::Mat& map, const cv::Mat& mask);
 
+// One image's mask pulled back onto a feature grid (h x w) through the bilinear upsampling
+// that takes maps to the image's size (gradgate/bilinear.h). For a low-res map m:
+//   sum(up(m) * mask) = sum(m * inside),  sum(up(m)) = sum(m * total),
+// so lung_share(m, projected) equals lung_share(up(m), mask) up to rounding, at h x w cost.
+struct ProjectedMask {
+  cv::Mat inside;              // CV_64FC1 h x w: U^T(mask)
+  cv::Mat total;               // CV_64FC1 h x w: U^T(1), the weight each grid cell gets
+  double mask_fraction = 0.0;  // mask area / image area
+};
+// `mask` as for lung_share (CV_8UC1 non-zero = lung, or CV_32FC1 weights in [0,1]).
+ProjectedMask project_mask(const cv::Mat& mask, cv::Size grid);
+// `low_res_map`: CV_32FC1 h x w, non-negative, the size project_mask was given.
+LungShare lung_share(const cv::Mat& low_res_map, const ProjectedMask& projected);
+
 enum class GateFallback {
   Abstain,  // too few members passed: no decision, with a reason (default)
   All,      // too few passed: keep every member (the plain ensemble)

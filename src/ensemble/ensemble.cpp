@@ -83,33 +83,40 @@ std::vector<ImageOutcome> Ensemble::classify(const std::vector<cv::Mat>& grays,
   std::vector<cv::Size> sizes(n);
   for (size_t i = 0; i < n; ++i) sizes[i] = grays[i].size();
 
-  // Every member explains the whole batch: one head-only backward per member per batch.
-  std::vector<CamResult> cams(m);
+  // Every member explains the whole batch: one head-only backward per member per batch. The
+  // maps stay at the feature grid's resolution here; the gate works there (below).
+  std::vector<CamBatch> cams(m);
   const auto t_members = std::chrono::steady_clock::now();
   const auto inputs = preprocess_by_side(grays, options_.members, options_.normalization);
   for_each_member(
       m,
       [&](size_t j) {
         const torch::Tensor& x = inputs.at(options_.members[j].preset.input_side);
-        cams[j] = grad_cam(*impl_->nets[j], x, sizes, {}, impl_->cam);
+        cams[j] = compute_cam(*impl_->nets[j], x, {}, impl_->cam);
+        cams[j].low_res = cams[j].low_res.to(torch::kFloat32).contiguous();
       },
       options_.mode);
   const double members_s = seconds_since(t_members);
 
   // Gate and vote per image, images in parallel (each writes only its own row). The class
-  // probabilities leave torch once per member, and each mask becomes float weights once per
-  // image rather than once per member.
+  // probabilities leave torch once per member. Each image's mask is pulled back once onto
+  // every distinct feature grid (project_mask): a member's in-lung share is then an h x w
+  // dot product, equal to the share of its map upsampled to the image (gradgate/bilinear.h).
+  // Maps are upsampled only when the caller keeps them (to draw or save).
   const auto t_gate = std::chrono::steady_clock::now();
   std::vector<std::vector<std::vector<double>>> member_probs(m);
-  for (size_t j = 0; j < m; ++j) member_probs[j] = probabilities(cams[j].batch);
+  std::vector<cv::Size> grids(m);
+  for (size_t j = 0; j < m; ++j) {
+    member_probs[j] = probabilities(cams[j]);
+    grids[j] = cv::Size(static_cast<int>(cams[j].low_res.size(2)), static_cast<int>(cams[j].low_res.size(1)));
+  }
   tbb::parallel_for(size_t{0}, n, [&](size_t i) {
     ImageOutcome& o = out[i];
     o.ok = true;
     o.gray = grays[i];
     o.mask = masks[i];
     const bool no_mask = masks[i].empty();
-    cv::Mat weights;
-    if (!no_mask) masks[i].mask.convertTo(weights, CV_32F, 1.0 / 255.0);
+    std::map<std::pair<int, int>, ProjectedMask> projected;  // by grid (w, h)
     const double mask_fraction = no_mask ? 0.0 : cv::countNonZero(masks[i].mask) / double(masks[i].mask.total());
     std::vector<LungShare> shares(m);
     std::vector<std::vector<double>> probs(m);
@@ -120,16 +127,22 @@ std::vector<ImageOutcome> Ensemble::classify(const std::vector<cv::Mat>& grays,
       mo.probs = member_probs[j][i];
       mo.label = static_cast<int>(std::max_element(mo.probs.begin(), mo.probs.end()) - mo.probs.begin());
       mo.probability = mo.probs[static_cast<size_t>(mo.label)];
+      const torch::Tensor low = cams[j].low_res[static_cast<int64_t>(i)];
+      const cv::Mat low_map(grids[j], CV_32FC1, low.data_ptr<float>());
       if (no_mask) {
         mo.share.status = GateStatus::EmptyMask;
         mo.share.mask_fraction = 0.0;
-      } else if (cams[j].batch.empty[i]) {
+      } else if (cams[j].empty[i]) {
         mo.share.status = GateStatus::EmptyMap;
         mo.share.mask_fraction = mask_fraction;
       } else {
-        mo.share = lung_share(cams[j].maps[i], weights);
+        auto it = projected.find({grids[j].width, grids[j].height});
+        if (it == projected.end())
+          it = projected.emplace(std::make_pair(grids[j].width, grids[j].height),
+                                 project_mask(masks[i].mask, grids[j])).first;
+        mo.share = lung_share(low_map, it->second);
       }
-      if (options_.keep_maps) mo.map = cams[j].maps[i];
+      if (options_.keep_maps) mo.map = upsample_map(low, sizes[i]);
       shares[j] = mo.share;
       probs[j] = mo.probs;
     }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "gradgate/bilinear.h"
 #include "gradgate/error.h"
 
 namespace gradgate {
@@ -98,6 +99,53 @@ LungShare lung_share(const cv::Mat& map_in, const cv::Mat& mask) {
     return r;
   }
   const double inside = cv::sum(map.mul(w))[0];
+  r.share = std::clamp(inside / total, 0.0, 1.0);
+  r.lift = r.share / r.mask_fraction;
+  return r;
+}
+
+ProjectedMask project_mask(const cv::Mat& mask, cv::Size grid) {
+  if (mask.empty()) throw std::invalid_argument("project_mask: empty mask image");
+  const cv::Mat w = mask.type() == CV_8UC1 ? mask : mask_weights(mask);  // validates floats
+  ProjectedMask p;
+  p.inside = bilinear_project(w, grid);
+  // U^T(1) is separable: the outer product of each axis' summed tap weights.
+  std::vector<double> sy(grid.height, 0.0), sx(grid.width, 0.0);
+  for (const auto& t : bilinear_taps(mask.rows, grid.height)) sy[t.i0] += t.w0, sy[t.i1] += t.w1;
+  for (const auto& t : bilinear_taps(mask.cols, grid.width)) sx[t.i0] += t.w0, sx[t.i1] += t.w1;
+  p.total.create(grid, CV_64FC1);
+  for (int y = 0; y < grid.height; ++y)
+    for (int x = 0; x < grid.width; ++x) p.total.at<double>(y, x) = sy[y] * sx[x];
+  p.mask_fraction = cv::sum(p.inside)[0] / static_cast<double>(mask.total());
+  return p;
+}
+
+LungShare lung_share(const cv::Mat& low_res_map, const ProjectedMask& p) {
+  if (low_res_map.type() != CV_32FC1 || low_res_map.size() != p.inside.size())
+    throw std::invalid_argument("lung_share: low-res map must be CV_32FC1 " + size_str(p.inside) +
+                                " (the projected mask's grid), got " + size_str(low_res_map));
+  LungShare r;
+  r.mask_fraction = p.mask_fraction;
+  if (!(p.mask_fraction > 0.0)) {
+    r.status = GateStatus::EmptyMask;
+    return r;
+  }
+  double inside = 0.0, total = 0.0;
+  for (int y = 0; y < low_res_map.rows; ++y) {
+    const float* m = low_res_map.ptr<float>(y);
+    const double* a = p.inside.ptr<double>(y);
+    const double* t = p.total.ptr<double>(y);
+    for (int x = 0; x < low_res_map.cols; ++x) {
+      if (!(m[x] >= 0.0f) || std::isinf(m[x]))
+        throw std::invalid_argument("lung_share: map has negative, NaN or infinite values");
+      inside += m[x] * a[x];
+      total += m[x] * t[x];
+    }
+  }
+  if (!(total > 0.0)) {
+    r.status = GateStatus::EmptyMap;
+    return r;
+  }
   r.share = std::clamp(inside / total, 0.0, 1.0);
   r.lift = r.share / r.mask_fraction;
   return r;

@@ -7,6 +7,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "gradgate/bilinear.h"
 #include "gradgate/error.h"
 
 namespace gradgate {
@@ -155,10 +156,9 @@ cv::Mat upsample_map(const torch::Tensor& low_res_map, const cv::Size& size) {
   const auto m = low_res_map.detach().to(torch::kFloat32).contiguous();
   const cv::Mat small(static_cast<int>(m.size(0)), static_cast<int>(m.size(1)), CV_32FC1,
                       const_cast<float*>(m.data_ptr<float>()));
-  cv::Mat big;
-  // INTER_LINEAR uses pixel centres (as torch's align_corners=false); float maps stay float.
-  cv::resize(small, big, size, 0, 0, cv::INTER_LINEAR);
-  if (big.data == small.data) big = big.clone();
+  // The gate's projected masks use the same weights (gradgate/bilinear.h): pixel centres,
+  // as cv::resize INTER_LINEAR and torch's align_corners=false.
+  cv::Mat big = bilinear_resize(small, size);
   cv::max(big, 0.0, big);
   return big;
 }

@@ -125,13 +125,26 @@ cv::Mat stack(const cv::Mat& top, const cv::Mat& bottom) {
   return out;
 }
 
+// How the gate treated a member on this image. A member can pass the gate and still not vote
+// (too few others passed and the fallback abstained): that is not the same as being dropped.
+struct GateMark {
+  std::string text;
+  cv::Scalar text_color, border;
+};
+GateMark gate_mark(const MemberOutcome& m) {
+  const cv::Scalar kAmber(0, 190, 255);
+  if (m.kept) return {m.passed ? "KEPT" : "KEPT (fallback)", cv::Scalar(120, 255, 120), kGreen};
+  if (m.passed) return {"PASSED (no quorum)", kAmber, kAmber};
+  return {"DROPPED", cv::Scalar(90, 90, 255), kRed};
+}
+
 std::vector<CaptionLine> member_caption(const MemberOutcome& m, const std::vector<std::string>& classes) {
   std::string first = m.name + ": " + label_name(classes, m.label) + " " + fixed(m.probability);
   std::string second = m.share.status == GateStatus::Ok
                            ? "share " + fixed(m.share.share) + " lift " + fixed(m.share.lift, 1)
                            : std::string(to_string(m.share.status));
-  second += m.kept ? (m.passed ? "  KEPT" : "  KEPT (fallback)") : "  DROPPED";
-  return {{first, kWhite}, {second, m.kept ? cv::Scalar(120, 255, 120) : cv::Scalar(90, 90, 255)}};
+  const GateMark mark = gate_mark(m);
+  return {{first, kWhite}, {second + "  " + mark.text, mark.text_color}};
 }
 
 // Word-wraps `text` into at most `max_lines` lines of `width` pixels (the last one shortened).
@@ -276,7 +289,7 @@ cv::Mat render_montage(const ImageOutcome& o, const std::vector<std::string>& cl
   for (size_t i = 0; i < o.members.size(); ++i) {
     const auto& m = o.members[i];
     place(static_cast<int>(i) + 1,
-          tile(heat_on(b, m.map, options), member_caption(m, classes), m.kept ? kGreen : kRed, options));
+          tile(heat_on(b, m.map, options), member_caption(m, classes), gate_mark(m).border, options));
   }
   return canvas;
 }
