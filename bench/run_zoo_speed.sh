@@ -14,6 +14,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=speed_common.sh
+source "$here/speed_common.sh"
 build="$here/../build"
 reps=2
 members=all
@@ -25,7 +27,6 @@ warmup=2
 min_iters=3
 keep=""
 wait_policy=passive
-python=/usr/bin/python3  # Debian's torch 1.13 / torchvision 0.14, not the pyenv python on PATH
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -45,12 +46,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-case "$wait_policy" in
-  passive|PASSIVE) export OMP_WAIT_POLICY=PASSIVE ;;
-  active|ACTIVE) export OMP_WAIT_POLICY=ACTIVE ;;
-  default) ;;
-  *) echo "run_zoo_speed.sh: --wait-policy must be passive, active or default" >&2; exit 2 ;;
-esac
+speed_wait_policy "$wait_policy" run_zoo_speed.sh
 
 exe="$build/bin/zoo-speed"
 if [[ ! -x "$exe" ]]; then
@@ -67,22 +63,12 @@ out="${keep:-$(mktemp /tmp/zoo_speed.XXXXXX.tsv)}"
 common=(--batches "$batches" --threads "$threads" --min-time "$min_time" --warmup "$warmup"
         --min-iters "$min_iters")
 
-echo "# BLAS: libblas.so.3 -> $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || echo '?')"
-echo "# LAPACK: liblapack.so.3 -> $(readlink -f /etc/alternatives/liblapack.so.3-x86_64-linux-gnu 2>/dev/null || echo '?')"
-echo "# cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# threads per side: $threads; OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset} OMP_NUM_THREADS=${OMP_NUM_THREADS:-unset} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset}"
-echo "# raw lines: $out"
+speed_machine_info "$threads" "$out"
 
 run_cpp() { "$exe" --members "$1" --presets "$presets" "${common[@]}" | tee -a "$out" | grep -v '^INFO' >&2 || true; }
 run_py() { "$python" "$here/zoo_speed.py" --members "$1" --presets full "${common[@]}" | tee -a "$out" | grep -v '^INFO' >&2 || true; }
 
-IFS=, read -r -a member_list <<< "$members"
-for m in "${member_list[@]}"; do
-  for ((r = 0; r < reps; ++r)); do
-    # ABBA order: C++ first on even repetitions, Python first on odd ones.
-    if (( r % 2 == 0 )); then run_cpp "$m"; run_py "$m"; else run_py "$m"; run_cpp "$m"; fi
-  done
-done
+speed_abba "$reps" "$members" run_cpp run_py
 
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$python" "$here/zoo_speed.py" --summarize "$out"

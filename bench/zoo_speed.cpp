@@ -9,8 +9,6 @@
 #include <ATen/Parallel.h>
 #include <boost/program_options.hpp>
 
-#include <algorithm>
-#include <chrono>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -21,53 +19,11 @@
 #include "gradgate/error.h"
 #include "gradgate/zoo/registry.h"
 #include "gradgate/openmp_policy.h"
+#include "bench_util.h"
 
 namespace po = boost::program_options;
 
-namespace {
-
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-struct Timing {
-  double median_s;
-  int iters;
-};
-
-// Warm-up (first calls pick oneDNN primitives and allocate), then timed iterations until both
-// `min_time` seconds and `min_iters` iterations have passed. The median ignores the odd
-// iteration that another process on this shared machine slowed down.
-Timing time_forward(gradgate::Member& m, const torch::Tensor& x, int warmup, double min_time,
-                    int min_iters, int max_iters) {
-  using clock = std::chrono::steady_clock;
-  for (int i = 0; i < warmup; ++i) m->forward(x);
-  std::vector<double> per_iter;
-  const auto start = clock::now();
-  while (true) {
-    const auto t0 = clock::now();
-    auto y = m->forward(x);
-    const auto t1 = clock::now();
-    per_iter.push_back(std::chrono::duration<double>(t1 - t0).count());
-    const double elapsed = std::chrono::duration<double>(t1 - start).count();
-    const int n = static_cast<int>(per_iter.size());
-    if ((elapsed >= min_time && n >= min_iters) || n >= max_iters) break;
-  }
-  return {median(per_iter), static_cast<int>(per_iter.size())};
-}
-
-std::string one_line(std::string s) {
-  // torch errors carry a multi-line C++ backtrace; the table wants the first line.
-  const auto nl = s.find('\n');
-  if (nl != std::string::npos) s.resize(nl);
-  std::replace(s.begin(), s.end(), '\t', ' ');
-  return s;
-}
-
-}  // namespace
+using gradgate::bench::one_line;
 
 int main(int argc, char** argv) {
   gradgate::relaunch_with_passive_openmp(argv);
@@ -143,7 +99,8 @@ int main(int argc, char** argv) {
           try {
             torch::InferenceMode guard;
             const auto x = torch::randn({batch, 3, p.input_side, p.input_side});
-            const Timing t = time_forward(m, x, warmup, min_time, min_iters, max_iters);
+            const auto t = gradgate::bench::time_calls([&] { m->forward(x); }, warmup, min_time,
+                                                       min_iters, max_iters);
             std::cout << "RESULT\t" << key.str() << "\t" << std::fixed << std::setprecision(3)
                       << t.median_s * 1e3 << "\t" << batch / t.median_s << "\t" << t.iters
                       << std::endl;

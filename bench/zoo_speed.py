@@ -43,24 +43,27 @@ MEMBERS = [
 ]
 
 
-def build(tv_name):
+def build(tv_name, **kwargs):
+    """torchvision.models.<tv_name>(weights=None, **kwargs), e.g. num_classes=2."""
     import torchvision.models as tvm
 
     ctor = getattr(tvm, tv_name)
     if tv_name in ("googlenet", "inception_v3"):
         # As the C++ members: no auxiliary classifiers, scratch initialisation.
-        return ctor(weights=None, aux_logits=False, init_weights=True)
-    return ctor(weights=None)
+        return ctor(weights=None, aux_logits=False, init_weights=True, **kwargs)
+    return ctor(weights=None, **kwargs)
 
 
-def time_forward(model, x, warmup, min_time, min_iters, max_iters):
+def time_calls(fn, warmup, min_time, min_iters, max_iters):
+    """Warm-up calls, then timed calls until min_time seconds and min_iters calls (or
+    max_iters); returns (median seconds per call, calls timed). As bench_util.h's time_calls."""
     for _ in range(warmup):
-        model(x)
+        fn()
     per_iter = []
     start = time.perf_counter()
     while True:
         t0 = time.perf_counter()
-        model(x)
+        fn()
         t1 = time.perf_counter()
         per_iter.append(t1 - t0)
         n = len(per_iter)
@@ -97,8 +100,8 @@ def run(args):
                     model = build(tv_name).eval()
                     with torch.inference_mode():
                         x = torch.randn(batch, 3, side, side)
-                        med, iters = time_forward(model, x, args.warmup, args.min_time,
-                                                  args.min_iters, args.max_iters)
+                        med, iters = time_calls(lambda: model(x), args.warmup, args.min_time,
+                                                args.min_iters, args.max_iters)
                     print(f"RESULT\t{key}\t{med * 1e3:.3f}\t{batch / med:.3f}\t{iters}", flush=True)
                 except Exception as e:  # report and go on with the next member
                     print(f"NA\t{key}\t{str(e).splitlines()[0]}", flush=True)

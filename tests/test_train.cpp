@@ -1,5 +1,6 @@
 // ensemble-train: metrics, training on phantoms (tiny preset), the models manifest,
-// resuming a killed run, bad input, determinism and the torchvision import.
+// resuming a killed run, bad input, determinism, the torchvision import, and the optimiser
+// and step (make_optimizer, train_step) that member training and bench/train-speed share.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -18,6 +19,7 @@
 #include "gradgate/models_manifest.h"
 #include "gradgate/phantom.h"
 #include "gradgate/train.h"
+#include "gradgate/train_step.h"
 #include "gradgate/zoo/registry.h"
 #include "test_util.h"
 #include "train/compat.h"
@@ -100,6 +102,50 @@ TEST(TrainMetrics, AucAccuracyRecall) {
   const auto m3 = compute_metrics({0.8f, 0.1f, 0.1f, 0.1f, 0.8f, 0.1f, 0.1f, 0.1f, 0.8f}, {0, 1, 2}, 3);
   EXPECT_DOUBLE_EQ(m3.auc, 1.0);
   EXPECT_DOUBLE_EQ(m3.accuracy, 1.0);
+}
+
+TEST(TrainStep, OptimiserFromOptionsAndOneWeightedStep) {
+  // make_optimizer: ensemble-train's settings reach the optimiser; an unknown name is refused.
+  TrainOptions o;
+  o.lr = 2e-3;
+  o.weight_decay = 3e-4;
+  auto lin = torch::nn::Linear(3, 2);
+  auto adamw = make_optimizer(lin->parameters(), o);
+  auto* a = dynamic_cast<torch::optim::AdamW*>(adamw.get());
+  ASSERT_NE(a, nullptr);
+  const auto& ao = static_cast<const torch::optim::AdamWOptions&>(a->defaults());
+  EXPECT_DOUBLE_EQ(ao.lr(), 2e-3);
+  EXPECT_DOUBLE_EQ(ao.weight_decay(), 3e-4);
+  o.optimizer = "sgd";
+  auto sgd_owner = make_optimizer(lin->parameters(), o);
+  auto* sgd = dynamic_cast<torch::optim::SGD*>(sgd_owner.get());
+  ASSERT_NE(sgd, nullptr);
+  EXPECT_TRUE(static_cast<const torch::optim::SGDOptions&>(sgd->defaults()).nesterov());
+  o.optimizer = "adam";
+  EXPECT_THROW(make_optimizer(lin->parameters(), o), ConfigError);
+
+  // train_step: returns the class-weighted loss of the batch before the update, and updates.
+  torch::manual_seed(0);
+  MemberOptions mo;
+  mo.num_classes = 2;
+  mo.width = 0.125;
+  mo.input_side = 64;
+  Member m = make_member("squeezenet", mo);
+  m->eval();  // no dropout: the loss before the step is reproducible
+  const auto x = torch::randn({4, 3, 64, 64});
+  const auto y = torch::tensor({0, 1, 1, 1}, torch::kInt64);
+  const auto w = torch::tensor({3.0f, 1.0f});
+  double expected;
+  {
+    torch::NoGradGuard no_grad;
+    expected = torch::nn::functional::cross_entropy(
+                   m->forward(x), y, torch::nn::functional::CrossEntropyFuncOptions().weight(w))
+                   .item<double>();
+  }
+  const auto before = m->parameters()[0].detach().clone();
+  auto opt = make_optimizer(m->parameters(), TrainOptions{});
+  EXPECT_NEAR(train_step(m, *opt, x, y, w), expected, 1e-5);
+  EXPECT_FALSE(torch::equal(before, m->parameters()[0]));
 }
 
 TEST(Train, LearnsPhantomsAndWritesManifest) {

@@ -8,12 +8,12 @@
 #include <random>
 
 #include "gradgate/error.h"
+#include "gradgate/train_step.h"
 #include "gradgate/zoo/registry.h"
 
 namespace gradgate::train_detail {
 
 namespace fs = std::filesystem;
-namespace F = torch::nn::functional;
 using Clock = std::chrono::steady_clock;
 
 std::mutex& torch_rng_mutex() {
@@ -226,18 +226,7 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
     else
       trainable.push_back(named[i].value());
   }
-  std::unique_ptr<torch::optim::Optimizer> optimizer;
-  if (opt.optimizer == "adamw")
-    optimizer = std::make_unique<torch::optim::AdamW>(
-        trainable, torch::optim::AdamWOptions(opt.lr).weight_decay(opt.weight_decay));
-  else if (opt.optimizer == "sgd")
-    optimizer = std::make_unique<torch::optim::SGD>(
-        trainable, torch::optim::SGDOptions(opt.lr)
-                       .momentum(opt.momentum)
-                       .nesterov(true)
-                       .weight_decay(opt.weight_decay));
-  else
-    throw ConfigError("--optimizer '" + opt.optimizer + "': expected adamw or sgd");
+  std::unique_ptr<torch::optim::Optimizer> optimizer = make_optimizer(trainable, opt);
 
   // Class balance: weights n / (k * n_c) in the loss, or a sampler drawing classes equally.
   const auto& counts = data.counts[0];
@@ -304,15 +293,10 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
       torch::Tensor y = torch::tensor(ys, torch::kInt64);
       for (auto& g : optimizer->param_groups())
         g.options().set_lr(lr_at(opt.lr, st.step, warmup, total_steps));
-      optimizer->zero_grad();
-      auto logits = model->forward(x);
-      auto loss = opt.balance == "loss"
-                      ? F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().weight(class_w_t))
-                      : F::cross_entropy(logits, y);
-      loss.backward();
-      optimizer->step();
+      const double loss = train_step(model, *optimizer, x, y,
+                                     opt.balance == "loss" ? class_w_t : torch::Tensor());
       ++st.step;
-      loss_sum += loss.item<double>() * idx.size();
+      loss_sum += loss * idx.size();
       seen += static_cast<int64_t>(idx.size());
       const double el = std::chrono::duration<double>(Clock::now() - t0).count();
       const double per_batch = el / (b + 1);

@@ -1,0 +1,40 @@
+# Shared by bench/run_zoo_speed.sh and bench/run_train_speed.sh (sourced, not run).
+
+# Debian's torch 1.13 / torchvision 0.14 (the libtorch_cpu the C++ side links), not the pyenv
+# python on PATH.
+python=/usr/bin/python3
+
+# speed_wait_policy POLICY SCRIPT: exports OMP_WAIT_POLICY for both sides. libgomp's default
+# spins after each parallel region; when other processes hold the cores a spinning thread
+# waits for a descheduled one (~10x slower, very noisy). "default" leaves the environment.
+speed_wait_policy() {
+  case "$1" in
+    passive|PASSIVE) export OMP_WAIT_POLICY=PASSIVE ;;
+    active|ACTIVE) export OMP_WAIT_POLICY=ACTIVE ;;
+    default) ;;
+    *) echo "$2: --wait-policy must be passive, active or default" >&2; exit 2 ;;
+  esac
+}
+
+# speed_machine_info THREADS RAW_FILE: what the figures depend on, as '#' lines.
+speed_machine_info() {
+  echo "# BLAS: libblas.so.3 -> $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || echo '?')"
+  echo "# LAPACK: liblapack.so.3 -> $(readlink -f /etc/alternatives/liblapack.so.3-x86_64-linux-gnu 2>/dev/null || echo '?')"
+  echo "# cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "# threads per side: $1; OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset} OMP_NUM_THREADS=${OMP_NUM_THREADS:-unset} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset}"
+  echo "# raw lines: $2"
+}
+
+# speed_abba REPS MEMBERS RUN_CPP RUN_PY: for each member of the comma-separated list, calls
+# RUN_CPP <member> and RUN_PY <member> REPS times in ABBA order (C++ first on even
+# repetitions, Python first on odd ones), so drift in the machine's load hits both alike.
+speed_abba() {
+  local reps="$1" m r
+  local -a member_list
+  IFS=, read -r -a member_list <<< "$2"
+  for m in "${member_list[@]}"; do
+    for ((r = 0; r < reps; ++r)); do
+      if (( r % 2 == 0 )); then "$3" "$m"; "$4" "$m"; else "$4" "$m"; "$3" "$m"; fi
+    done
+  done
+}
