@@ -34,12 +34,13 @@ ThreadPlan configure_threads(int cores = 0, int parallel_members = 0);
 
 // Sets OpenBLAS's own thread pool (torch's set_num_threads does not reach it; it does for MKL)
 // to one thread; a no-op when libblas.so.3 is another BLAS. torch already parallelises around
-// its BLAS calls (its slow conv path runs one gemm per image on the intra-op threads), and
-// waking OpenBLAS's pool cost ~12 ms per call on this busy 2-core machine: torch takes that
-// path for small 3x3/1x1 convs at batch 1 (N*C*H*W <= 20480, no groups), so xception at the
-// compact preset ran 3 images/s at batch 1 against 121 at batch 8. Measured for single
-// calls: a 256->256 1x1 conv on 4x4 took 12 ms with the 2-thread pool, 0.02 ms with one; a
-// 25088->4096 Linear (vgg's classifier) was no slower with one thread.
+// its BLAS calls, and OpenBLAS's pool threads busy-wait (sched_yield) for a while after every
+// call whatever OMP_WAIT_POLICY says, taking a core from torch's OpenMP threads. For small
+// batch-1 inputs (N*C*H*W <= 20480, no groups, kernel <= 3x3) torch's conv skips oneDNN for
+// im2col + BLAS gemm, so a batch-1 forward at the compact preset makes dozens of BLAS calls:
+// on this busy 2-core machine, with the 2-thread pool, xception ran 3-11 images/s at batch 1
+// (120+ at batch 8) and a single 256->256 1x1 conv on 4x4 took 12 ms instead of 0.02 ms.
+// With one thread both went away; a 25088->4096 Linear (vgg's classifier) was no slower.
 void single_threaded_blas();
 
 // OpenBLAS's current pool size, or 0 when libblas.so.3 is not OpenBLAS.
