@@ -20,6 +20,7 @@
 #include "gradgate/zoo/registry.h"
 #include "gradgate/openmp_policy.h"
 #include "bench_util.h"
+#include "gradgate/parallel.h"
 
 namespace po = boost::program_options;
 
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
     ("members", po::value(&members_arg)->default_value("all"), "comma-separated member names, or all")
     ("presets", po::value(&presets_arg)->default_value("full,compact"), "comma-separated presets of networks.yaml: full, compact, tiny")
     ("batches", po::value(&batches_arg)->default_value("1,8"), "comma-separated batch sizes")
-    ("threads", po::value(&threads)->default_value(2), "intra-op threads (at::set_num_threads)")
+    ("threads", po::value(&threads)->default_value(2), "intra-op threads (gradgate::configure_threads)")
     ("warmup", po::value(&warmup)->default_value(2), "untimed forward passes before timing")
     ("min-time", po::value(&min_time)->default_value(2.0), "time each configuration at least this many seconds")
     ("min-iters", po::value(&min_iters)->default_value(3), "and at least this many iterations")
@@ -67,10 +68,12 @@ int main(int argc, char** argv) {
     for (const auto& m : members)
       for (const auto& p : presets) networks.preset(m, p);  // fail before timing, not halfway
 
-    at::set_num_threads(threads);
+    // As the tools run members: `threads` intra-op threads, OpenBLAS's own pool at one thread.
+    gradgate::configure_threads(threads, 1);
     torch::manual_seed(0);
     std::cout << "INFO\tcpp\tthreads=" << at::get_num_threads()
               << " interop_threads=" << at::get_num_interop_threads()
+              << " blas_threads=" << gradgate::blas_threads()
               << " mkldnn=" << (at::globalContext().userEnabledMkldnn() ? "on" : "off")
               << " torch=" << TORCH_VERSION << "\n";
 

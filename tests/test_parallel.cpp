@@ -43,6 +43,13 @@ TEST(ThreadPlan, ConfigureAppliesTorchThreads) {
   EXPECT_EQ(at::get_num_threads(), 1);
 }
 
+TEST(ThreadPlan, ConfigureLeavesOpenBlasSingleThreaded) {
+  if (blas_threads() == 0) GTEST_SKIP() << "libblas.so.3 is not OpenBLAS";
+  configure_threads(2, 1);  // two intra-op threads: OpenBLAS still gets one
+  EXPECT_EQ(at::get_num_threads(), 2);
+  EXPECT_EQ(blas_threads(), 1);
+}
+
 TEST(ForEachMember, RunsEveryIndexOnceAndRespectsConcurrency) {
   configure_threads(2, 2);
   for (auto mode : {RunMode::Serial, RunMode::Parallel}) {

@@ -33,12 +33,22 @@ State& state() {
 
 std::once_flag interop_once;
 
-// torch's set_num_threads does not reach OpenBLAS's own thread pool (it does for MKL). When
-// the BLAS alternative is OpenBLAS, size its pool too; with reference BLAS there is none.
+}  // namespace
+
 void set_blas_threads(int n) {
   using SetFn = void (*)(int);
   if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(n);
 }
+
+void single_threaded_blas() { set_blas_threads(1); }
+
+int blas_threads() {
+  using GetFn = int (*)();
+  auto fn = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return fn ? fn() : 0;
+}
+
+namespace {
 
 ThreadPlan configure_locked(State& s, int cores, int parallel_members) {
   const ThreadPlan p = plan_threads(cores, parallel_members);
@@ -52,7 +62,7 @@ ThreadPlan configure_locked(State& s, int cores, int parallel_members) {
   });
   at::set_num_threads(p.intra_op_threads);
   cv::setNumThreads(p.intra_op_threads);
-  set_blas_threads(p.intra_op_threads);
+  single_threaded_blas();
   s.arena = std::make_shared<tbb::task_arena>(p.parallel_members);
   s.plan = p;
   s.configured = true;

@@ -1,13 +1,12 @@
 #include "train/member_trainer.h"
 
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
 
 #include "gradgate/error.h"
+#include "gradgate/parallel.h"
 #include "gradgate/train_step.h"
 #include "gradgate/zoo/registry.h"
 
@@ -60,13 +59,6 @@ double lr_at(double base, int64_t step, int64_t warmup, int64_t total) {
   if (warmup > 0 && step < warmup) return base * static_cast<double>(step + 1) / warmup;
   const double t = static_cast<double>(step - warmup) / std::max<int64_t>(1, total - warmup);
   return base * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, t)));
-}
-
-void set_blas_threads(int n) {
-  // OpenBLAS keeps its own pool; members trained in parallel must not each fan out over it.
-  using Fn = void (*)(int);
-  static Fn fn = reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-  if (fn) fn(n);
 }
 
 struct State {
@@ -206,7 +198,7 @@ std::vector<float> predict(const Member& member, Feeder& feeder, int batch, bool
 MemberOutcome train_member(const MemberJob& job, const TaskData& data, const TrainOptions& opt,
                            const fs::path& out, Progress& progress) {
   torch::set_num_threads(job.intra_threads);
-  set_blas_threads(job.intra_threads);
+  set_blas_threads(job.intra_threads);  // members trained in parallel must not each fan out
   const int64_t k = static_cast<int64_t>(data.classes.size());
   const uint64_t mh = name_hash(job.name);
   std::string init_log;

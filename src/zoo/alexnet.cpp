@@ -14,15 +14,17 @@ class AlexNetImpl : public MemberImpl {
  public:
   explicit AlexNetImpl(const MemberOptions& o) : num_classes_(o.num_classes) {
     auto c = [&](int64_t ch) { return scaled_channels(ch, o.width); };
+    // In place in `features`, as torchvision; the classifier (head) stays out of place.
+    auto relu = [] { return nn::ReLU(nn::ReLUOptions(true)); };
     features_ = register_module(
         "features",
-        nn::Sequential(conv2d(3, c(64), 11, 4, 2), nn::ReLU(),
+        nn::Sequential(conv2d(3, c(64), 11, 4, 2), relu(),
                        nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2)),
-                       conv2d(c(64), c(192), 5, 1, 2), nn::ReLU(),
+                       conv2d(c(64), c(192), 5, 1, 2), relu(),
                        nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2)),
-                       conv2d(c(192), c(384), 3, 1, 1), nn::ReLU(),
-                       conv2d(c(384), c(256), 3, 1, 1), nn::ReLU(),
-                       conv2d(c(256), c(256), 3, 1, 1), nn::ReLU(),  // 11: relu5
+                       conv2d(c(192), c(384), 3, 1, 1), relu(),
+                       conv2d(c(384), c(256), 3, 1, 1), relu(),
+                       conv2d(c(256), c(256), 3, 1, 1), relu(),  // 11: relu5
                        nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2))));
     // Kept at (6,6) as torchvision does, so any input side reaches the same classifier.
     avgpool_ = register_module("avgpool", nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({6, 6})));

@@ -23,7 +23,9 @@ namespace nn = torch::nn;
 
 constexpr double kLeak = 0.1;
 
-// Registers convN / bnN / leakyN on `owner` and returns a callable that applies them.
+// Registers convN / bnN / leakyN on `owner` and returns a callable that applies them. The
+// leaky ReLU overwrites the BN output in place (BN saves its input for backward, not its
+// output); Darknet-53's residual add stays out of place, as the leaky saved its result.
 struct ConvBnLeaky {
   nn::Conv2d conv{nullptr};
   nn::BatchNorm2d bn{nullptr};
@@ -35,7 +37,7 @@ struct ConvBnLeaky {
     conv = owner.register_module(
         "conv" + n, nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(k / 2).bias(false)));
     bn = owner.register_module("bn" + n, nn::BatchNorm2d(out));
-    leaky = owner.register_module("leaky" + n, nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(kLeak)));
+    leaky = owner.register_module("leaky" + n, nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(kLeak).inplace(true)));
   }
   torch::Tensor operator()(const torch::Tensor& x) { return leaky(bn(conv(x))); }
 };

@@ -13,7 +13,7 @@
 namespace gradgate::zoo {
 namespace {
 
-// conv (no bias) -> BN (eps 1e-3, as torchvision) -> ReLU.
+// conv (no bias) -> BN (eps 1e-3, as torchvision) -> ReLU (in place, as torchvision).
 class BasicConv2dImpl : public torch::nn::Module {
  public:
   BasicConv2dImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0)
@@ -22,7 +22,7 @@ class BasicConv2dImpl : public torch::nn::Module {
                                                            .padding(padding)
                                                            .bias(false)))),
         bn(register_module("bn", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(out).eps(1e-3)))) {}
-  torch::Tensor forward(torch::Tensor x) { return torch::relu(bn(conv(x))); }
+  torch::Tensor forward(torch::Tensor x) { return bn(conv(x)).relu_(); }
 
   torch::nn::Conv2d conv;
   torch::nn::BatchNorm2d bn;

@@ -19,7 +19,8 @@ namespace nn = torch::nn;
 using torch::ExpandingArray;
 using EA = ExpandingArray<2>;
 
-// conv (no bias) + BN (eps 1e-3, as the TF original) + ReLU.
+// conv (no bias) + BN (eps 1e-3, as the TF original) + ReLU. ReLUs here and in the residual
+// blocks run in place: each overwrites a fresh tensor autograd did not save.
 class BasicConv2dImpl : public nn::Module {
  public:
   BasicConv2dImpl(int64_t in, int64_t out, ExpandingArray<2> k, ExpandingArray<2> stride = 1,
@@ -27,7 +28,7 @@ class BasicConv2dImpl : public nn::Module {
     conv_ = register_module(
         "conv", nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).bias(false)));
     bn_ = register_module("bn", nn::BatchNorm2d(nn::BatchNorm2dOptions(out).eps(1e-3).momentum(0.1)));
-    relu_ = register_module("relu", nn::ReLU());
+    relu_ = register_module("relu", nn::ReLU(nn::ReLUOptions(true)));
   }
   torch::Tensor forward(torch::Tensor x) { return relu_(bn_(conv_(x))); }
 
@@ -82,11 +83,11 @@ class Block35Impl : public nn::Module {
     b2_ = register_module("branch2", seq({BasicConv2d(ch, c(32), 1), BasicConv2d(c(32), c(48), 3, 1, 1),
                                           BasicConv2d(c(48), c(64), 3, 1, 1)}));
     conv2d_ = register_module("conv2d", nn::Conv2d(nn::Conv2dOptions(c(32) + c(32) + c(64), ch, 1)));
-    relu_ = register_module("relu", nn::ReLU());
+    relu_ = register_module("relu", nn::ReLU(nn::ReLUOptions(true)));
   }
   torch::Tensor forward(torch::Tensor x) {
     auto out = conv2d_(torch::cat({b0_(x), b1_->forward(x), b2_->forward(x)}, 1));
-    return relu_(out * scale_ + x);
+    return relu_(out.mul_(scale_).add_(x));  // the conv output is fresh: reuse it
   }
 
  private:
@@ -127,11 +128,11 @@ class Block17Impl : public nn::Module {
                                           BasicConv2d(c(128), c(160), EA({1, 7}), 1, EA({0, 3})),
                                           BasicConv2d(c(160), c(192), EA({7, 1}), 1, EA({3, 0}))}));
     conv2d_ = register_module("conv2d", nn::Conv2d(nn::Conv2dOptions(c(192) + c(192), ch, 1)));
-    relu_ = register_module("relu", nn::ReLU());
+    relu_ = register_module("relu", nn::ReLU(nn::ReLUOptions(true)));
   }
   torch::Tensor forward(torch::Tensor x) {
     auto out = conv2d_(torch::cat({b0_(x), b1_->forward(x)}, 1));
-    return relu_(out * scale_ + x);
+    return relu_(out.mul_(scale_).add_(x));  // the conv output is fresh: reuse it
   }
 
  private:
@@ -174,10 +175,10 @@ class Block8Impl : public nn::Module {
                                           BasicConv2d(c(192), c(224), EA({1, 3}), 1, EA({0, 1})),
                                           BasicConv2d(c(224), c(256), EA({3, 1}), 1, EA({1, 0}))}));
     conv2d_ = register_module("conv2d", nn::Conv2d(nn::Conv2dOptions(c(192) + c(256), ch, 1)));
-    if (relu) relu_ = register_module("relu", nn::ReLU());
+    if (relu) relu_ = register_module("relu", nn::ReLU(nn::ReLUOptions(true)));
   }
   torch::Tensor forward(torch::Tensor x) {
-    auto out = conv2d_(torch::cat({b0_(x), b1_->forward(x)}, 1)) * scale_ + x;
+    auto out = conv2d_(torch::cat({b0_(x), b1_->forward(x)}, 1)).mul_(scale_).add_(x);
     return relu_ ? relu_(out) : out;
   }
 

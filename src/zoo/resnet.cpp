@@ -1,5 +1,7 @@
 // ResNet-18/50/101 as in torchvision.models.resnet (v1.5: the bottleneck's stride sits on its
 // 3x3 conv), split after layer4 (the study's res5b_relu / activation_49_relu / res5c_relu).
+// ReLUs and the residual add run in place, as in torchvision: each overwrites a tensor that
+// nothing else reads and that autograd did not save (BN saves its input, not its output).
 #include <torch/torch.h>
 
 #include <vector>
@@ -29,16 +31,16 @@ class BasicBlockImpl : public nn::Module {
   BasicBlockImpl(int64_t in, int64_t planes, int64_t stride) {
     conv1_ = register_module("conv1", conv(in, planes, 3, stride));
     bn1_ = register_module("bn1", nn::BatchNorm2d(planes));
-    relu_ = register_module("relu", nn::ReLU());
+    relu_ = register_module("relu", nn::ReLU(nn::ReLUOptions(true)));
     conv2_ = register_module("conv2", conv(planes, planes, 3, 1));
     bn2_ = register_module("bn2", nn::BatchNorm2d(planes));
     if (stride != 1 || in != planes) downsample_ = register_module("downsample", downsample(in, planes, stride));
   }
   torch::Tensor forward(torch::Tensor x) {
-    auto identity = downsample_ ? downsample_->forward(x) : x;
     auto out = relu_(bn1_(conv1_(x)));
     out = bn2_(conv2_(out));
-    return relu_(out + identity);
+    out += downsample_ ? downsample_->forward(x) : x;  // in place, as torchvision
+    return relu_(out);
   }
 
  private:
@@ -60,15 +62,15 @@ class BottleneckImpl : public nn::Module {
     bn2_ = register_module("bn2", nn::BatchNorm2d(planes));
     conv3_ = register_module("conv3", conv(planes, out, 1, 1));
     bn3_ = register_module("bn3", nn::BatchNorm2d(out));
-    relu_ = register_module("relu", nn::ReLU());
+    relu_ = register_module("relu", nn::ReLU(nn::ReLUOptions(true)));
     if (stride != 1 || in != out) downsample_ = register_module("downsample", downsample(in, out, stride));
   }
   torch::Tensor forward(torch::Tensor x) {
-    auto identity = downsample_ ? downsample_->forward(x) : x;
     auto out = relu_(bn1_(conv1_(x)));
     out = relu_(bn2_(conv2_(out)));
     out = bn3_(conv3_(out));
-    return relu_(out + identity);
+    out += downsample_ ? downsample_->forward(x) : x;  // in place, as torchvision
+    return relu_(out);
   }
 
  private:
@@ -86,7 +88,7 @@ class ResNetImpl : public MemberImpl {
     in_ = scaled_channels(64, o.width);
     conv1_ = register_module("conv1", conv(3, in_, 7, 2));
     bn1_ = register_module("bn1", nn::BatchNorm2d(in_));
-    relu_ = register_module("relu", nn::ReLU());
+    relu_ = register_module("relu", nn::ReLU(nn::ReLUOptions(true)));
     maxpool_ = register_module("maxpool", nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1)));
     const int64_t planes[4] = {64, 128, 256, 512};
     for (int i = 0; i < 4; ++i)

@@ -1,6 +1,7 @@
 // SqueezeNet 1.1 as in torchvision.models.squeezenet1_1. The study's feature layer is
 // relu_conv10 = classifier.2 (the ReLU after the final 1x1 conv), so features() runs the
 // classifier's dropout, final conv and ReLU, and head() is just the global average pool.
+// Every ReLU runs in place, as torchvision's (all belong to features()).
 #include <torch/torch.h>
 
 #include "zoo/families.h"
@@ -15,11 +16,11 @@ class FireImpl : public nn::Module {
  public:
   FireImpl(int64_t in, int64_t squeeze, int64_t e1, int64_t e3) {
     squeeze_ = register_module("squeeze", conv2d(in, squeeze, 1));
-    squeeze_act_ = register_module("squeeze_activation", nn::ReLU());
+    squeeze_act_ = register_module("squeeze_activation", nn::ReLU(nn::ReLUOptions(true)));
     expand1x1_ = register_module("expand1x1", conv2d(squeeze, e1, 1));
-    expand1x1_act_ = register_module("expand1x1_activation", nn::ReLU());
+    expand1x1_act_ = register_module("expand1x1_activation", nn::ReLU(nn::ReLUOptions(true)));
     expand3x3_ = register_module("expand3x3", conv2d(squeeze, e3, 3, 1, 1));
-    expand3x3_act_ = register_module("expand3x3_activation", nn::ReLU());
+    expand3x3_act_ = register_module("expand3x3_activation", nn::ReLU(nn::ReLUOptions(true)));
   }
   torch::Tensor forward(torch::Tensor x) {
     x = squeeze_act_(squeeze_(x));
@@ -65,7 +66,7 @@ class SqueezeNetImpl : public MemberImpl {
     }
     features_ = register_module(
         "features",
-        nn::Sequential(stem, nn::ReLU(), pool(),
+        nn::Sequential(stem, nn::ReLU(nn::ReLUOptions(true)), pool(),
                        fire(c(64), 16, 64), fire(2 * c(64), 16, 64), pool(),
                        fire(2 * c(64), 32, 128), fire(2 * c(128), 32, 128), pool(),
                        fire(2 * c(128), 48, 192), fire(2 * c(192), 48, 192),
@@ -73,7 +74,7 @@ class SqueezeNetImpl : public MemberImpl {
     final_in_ = 2 * c(256);
     classifier_ = register_module(
         "classifier", nn::Sequential(nn::Dropout(0.5), final_conv(final_in_, num_classes_),
-                                     nn::ReLU(),
+                                     nn::ReLU(nn::ReLUOptions(true)),
                                      nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({1, 1}))));
   }
 
@@ -86,7 +87,7 @@ class SqueezeNetImpl : public MemberImpl {
 
   void reset_classifier(int64_t n) override {
     num_classes_ = n;
-    nn::Sequential c(nn::Dropout(0.5), final_conv(final_in_, n), nn::ReLU(),
+    nn::Sequential c(nn::Dropout(0.5), final_conv(final_in_, n), nn::ReLU(nn::ReLUOptions(true)),
                      nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({1, 1})));
     classifier_ = replace_module("classifier", c);
   }

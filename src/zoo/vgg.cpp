@@ -1,5 +1,7 @@
 // VGG-16 and VGG-19 (configurations D and E, no batch norm) as in torchvision.models.vgg,
 // split at the last ReLU of `features` (features.29 / features.35: relu5_3 / relu5_4).
+// The ReLUs of `features` run in place as torchvision's; head() (final pool and classifier)
+// stays out of place: Grad-CAM differentiates it with respect to the feature map it reads.
 #include <torch/torch.h>
 
 #include <vector>
@@ -39,7 +41,7 @@ class VGGImpl : public MemberImpl {
         auto conv = conv2d(in, out, 3, 1, 1);
         kaiming_fan_out(conv);
         f->push_back(conv);
-        f->push_back(nn::ReLU());
+        f->push_back(nn::ReLU(nn::ReLUOptions(true)));  // in place, as torchvision
         in = out;
       }
     }

@@ -52,7 +52,9 @@ class BlockImpl : public nn::Module {
         inc = in;
         outc = i < reps - 1 ? in : out;
       }
-      if (i > 0 || start_with_relu) rep_->push_back(nn::ReLU());
+      // The block's first ReLU reads x, which the shortcut needs again: out of place (as timm).
+      // The later ones overwrite a BN output: in place.
+      if (i > 0 || start_with_relu) rep_->push_back(nn::ReLU(nn::ReLUOptions(i > 0)));
       rep_->push_back(SeparableConv2d(inc, outc, 3, 1, 1));
       rep_->push_back(nn::BatchNorm2d(outc));
     }
@@ -62,8 +64,8 @@ class BlockImpl : public nn::Module {
 
   torch::Tensor forward(torch::Tensor x) {
     auto y = rep_->forward(x);
-    auto shortcut = skip_ ? skipbn_(skip_(x)) : x;
-    return y + shortcut;
+    y += skip_ ? skipbn_(skip_(x)) : x;  // y is the block's own BN/pool output
+    return y;
   }
 
  private:
@@ -79,10 +81,10 @@ class XceptionImpl : public MemberImpl {
     auto c = [&](int64_t ch) { return scaled_channels(ch, o.width); };
     conv1_ = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(3, c(32), 3).stride(2).bias(false)));
     bn1_ = register_module("bn1", nn::BatchNorm2d(c(32)));
-    act1_ = register_module("act1", nn::ReLU());
+    act1_ = register_module("act1", nn::ReLU(nn::ReLUOptions(true)));
     conv2_ = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(c(32), c(64), 3).bias(false)));
     bn2_ = register_module("bn2", nn::BatchNorm2d(c(64)));
-    act2_ = register_module("act2", nn::ReLU());
+    act2_ = register_module("act2", nn::ReLU(nn::ReLUOptions(true)));
 
     auto add_block = [&](int64_t in, int64_t out, int64_t reps, int64_t stride, bool relu_first, bool grow_first) {
       const std::string name = "block" + std::to_string(blocks_.size() + 1);
@@ -96,10 +98,10 @@ class XceptionImpl : public MemberImpl {
 
     conv3_ = register_module("conv3", SeparableConv2d(c(1024), c(1536), 3, 1, 1));
     bn3_ = register_module("bn3", nn::BatchNorm2d(c(1536)));
-    act3_ = register_module("act3", nn::ReLU());
+    act3_ = register_module("act3", nn::ReLU(nn::ReLUOptions(true)));
     conv4_ = register_module("conv4", SeparableConv2d(c(1536), c(2048), 3, 1, 1));
     bn4_ = register_module("bn4", nn::BatchNorm2d(c(2048)));
-    act4_ = register_module("act4", nn::ReLU());
+    act4_ = register_module("act4", nn::ReLU(nn::ReLUOptions(true)));
     num_features_ = c(2048);
     fc_ = register_module("fc", nn::Linear(num_features_, num_classes_));
     init_from_scratch(*this);
