@@ -1,7 +1,8 @@
 #pragma once
 // The learned lung segmenter: a small U-Net (lung_unet.h) with its pre- and post-processing.
 // gray image -> resize to the net's side -> per-image standardisation -> U-Net -> sigmoid
-// -> resize (linear) to the image -> threshold -> two largest components -> fill holes.
+// -> threshold -> two largest components -> fill holes (at the net's side) -> the cleaned
+// probability resized (linear) to the image -> threshold.
 // No torch here (the net is behind a pointer).
 #include <filesystem>
 #include <memory>
