@@ -1,6 +1,6 @@
 // ensemble-overhead: what the lung gate costs on top of a plain ensemble.
 // For the same members and images, times (a) forward only (preprocess + forward, no
-// Grad-CAM, no mask, no gate) and (b) the gated ensemble (lung masks + Grad-CAM + upsampling
+// Grad-CAM, no mask, no gate) and (b) the gated ensemble (lung masks + Grad-CAM on the feature grid
 // + gate + vote), alternating a/b for --reps rounds, and prints the medians, images/s and
 // the ratio b/a (issue target: <= 1.15). Masks come from mask files where the data set has
 // them and from the U-Net segmenter otherwise (--segmenter-only forces the segmenter).
@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
               << "forward only        " << f << " s  " << n / f << " images/s\n"
               << "gated ensemble      " << g << " s  " << n / g << " images/s (masks " << m << " s)\n"
               << "ratio gated/forward " << g / f << "  (target <= 1.15)\n"
-              << "gated, per round: members (preprocess + Grad-CAM + upsampling) "
+              << "gated, per round: members (preprocess + head-only Grad-CAM) "
               << stages.members / reps << " s, gate + vote " << stages.gate_vote / reps << " s\n";
     return 0;
   } catch (const std::exception& e) {
