@@ -21,6 +21,21 @@ std::vector<std::string> read_lines(const fs::path& p) {
   return lines;
 }
 
+// Phantom radiographs (gray [0,1]) with their lung masks as mask-file masks.
+void phantom_batch(const std::vector<PhantomOptions>& specs, std::vector<cv::Mat>* grays,
+                   std::vector<LungMask>* masks) {
+  for (const auto& spec : specs) {
+    Phantom p = make_phantom(spec);
+    cv::Mat g;
+    p.image.convertTo(g, CV_32F, 1.0 / 255.0);
+    grays->push_back(g);
+    LungMask m;
+    m.mask = p.lungs;
+    m.source = LungMask::Source::File;
+    masks->push_back(m);
+  }
+}
+
 }  // namespace
 
 TEST(Classify, PhantomsAndACorruptFileGiveOneRowEachAndCountTheFailure) {
@@ -80,16 +95,7 @@ TEST(Classify, UnknownTaskAndMissingInputAreErrors) {
 TEST(Ensemble, ParallelEqualsSerialOnPhantoms) {
   std::vector<cv::Mat> grays;
   std::vector<LungMask> masks;
-  for (int i = 0; i < 3; ++i) {
-    Phantom p = make_phantom({96, i == 0 ? "normal" : "viral", false, static_cast<uint64_t>(i)});
-    cv::Mat g;
-    p.image.convertTo(g, CV_32F, 1.0 / 255.0);
-    grays.push_back(g);
-    LungMask m;
-    m.mask = p.lungs;
-    m.source = LungMask::Source::File;
-    masks.push_back(m);
-  }
+  phantom_batch({{96, "normal", false, 0}, {96, "viral", false, 1}, {96, "viral", false, 2}}, &grays, &masks);
   EnsembleOptions eo;
   eo.classes = {"normal", "pneumonia"};
   for (const char* name : {"resnet18", "mobilenetv2", "darknet19"})
@@ -120,16 +126,7 @@ TEST(Ensemble, ParallelEqualsSerialOnPhantoms) {
 TEST(Ensemble, GridSharesEqualFullResolutionShares) {
   std::vector<cv::Mat> grays;
   std::vector<LungMask> masks;
-  for (int i = 0; i < 2; ++i) {
-    Phantom p = make_phantom({80 + 37 * i, "viral", false, static_cast<uint64_t>(10 + i)});
-    cv::Mat g;
-    p.image.convertTo(g, CV_32F, 1.0 / 255.0);
-    grays.push_back(g);
-    LungMask m;
-    m.mask = p.lungs;
-    m.source = LungMask::Source::File;
-    masks.push_back(m);
-  }
+  phantom_batch({{80, "viral", false, 10}, {117, "viral", false, 11}}, &grays, &masks);
   EnsembleOptions eo;
   eo.classes = {"normal", "pneumonia"};
   for (const char* name : {"resnet18", "squeezenet", "darknet19"})
