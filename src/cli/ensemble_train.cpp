@@ -28,7 +28,7 @@ std::string fmt(double v) {
 
 void print_summary(const TaskSpec& task, const TrainSummary& s) {
   std::cout << "member               side  width  epochs best  val       test-acc test-auc  recall ("
-            << join(task.classes, ", ") << ")   img/s\n";
+            << join(task.classes, ", ") << ")   img/s   train-s\n";
   for (const auto& m : s.members) {
     char line[200];
     std::snprintf(line, sizeof line, "%-20s %4lld  %5.3f  %6d %4d  %-8s  %-8s %-8s ", m.name.c_str(),
@@ -36,7 +36,8 @@ void print_summary(const TaskSpec& task, const TrainSummary& s) {
                   fmt(m.val_metric).c_str(), fmt(m.test.accuracy).c_str(), fmt(m.test.auc).c_str());
     std::string rec;
     for (double r : m.test.recall) rec += (rec.empty() ? "" : " ") + fmt(r);
-    std::cout << line << rec << "   " << fmt(m.images_per_second) << "\n";
+    // train-s: seconds spent training this member, summed over resumed sessions.
+    std::cout << line << rec << "   " << fmt(m.images_per_second) << "   " << std::llround(m.train_seconds) << "\n";
   }
   std::string rec;
   for (double r : s.ensemble_test.recall) rec += (rec.empty() ? "" : " ") + fmt(r);
