@@ -43,10 +43,13 @@ TEST(ThreadPlan, ConfigureAppliesTorchThreads) {
   EXPECT_EQ(at::get_num_threads(), 1);
 }
 
-TEST(ThreadPlan, ConfigureLeavesOpenBlasSingleThreaded) {
+TEST(ThreadPlan, ConfigureSizesOpenBlasLikeTheIntraOpPool) {
   if (blas_threads() == 0) GTEST_SKIP() << "libblas.so.3 is not OpenBLAS";
-  configure_threads(2, 1);  // two intra-op threads: OpenBLAS still gets one
+  configure_threads(2, 1);  // one member alone: two intra-op threads, two BLAS threads
   EXPECT_EQ(at::get_num_threads(), 2);
+  EXPECT_EQ(blas_threads(), 2);
+  configure_threads(2, 2);  // two members at once: one each, and one BLAS thread
+  EXPECT_EQ(at::get_num_threads(), 1);
   EXPECT_EQ(blas_threads(), 1);
 }
 

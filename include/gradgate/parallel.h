@@ -3,9 +3,9 @@
 //
 // Members run concurrently in one TBB task_arena of `parallel_members` slots; each member's
 // torch ops use `intra_op_threads` threads, chosen so parallel_members x intra_op <= cores
-// (no oversubscription). OpenCV's pool gets the intra-op count too; OpenBLAS's pool (when
-// libblas.so.3 is OpenBLAS) gets one thread (see single_threaded_blas). torch's inter-op pool
-// is set once per process (torch refuses a second call).
+// (no oversubscription). OpenCV's pool and OpenBLAS's pool (when libblas.so.3 is OpenBLAS)
+// get the intra-op count too (set_blas_threads). torch's inter-op pool is set once per
+// process (torch refuses a second call).
 //
 // Determinism: a member's result does not depend on which thread runs it, so serial and
 // parallel runs give bit-identical results *for the same plan*. Changing intra_op_threads can
@@ -27,22 +27,18 @@ struct ThreadPlan {
 ThreadPlan plan_threads(int cores = 0, int parallel_members = 0);
 
 // Applies plan_threads(cores, parallel_members): at::set_num_threads, cv::setNumThreads,
-// single_threaded_blas(), the TBB arena, and (first call only)
+// set_blas_threads(intra_op_threads), the TBB arena, and (first call only)
 // torch::set_num_interop_threads(1). Call from the main
 // thread, not while for_each_member runs. Returns the plan now in force.
 ThreadPlan configure_threads(int cores = 0, int parallel_members = 0);
 
-// Sets OpenBLAS's own thread pool (torch's set_num_threads does not reach it; it does for MKL)
-// to one thread; a no-op when libblas.so.3 is another BLAS. torch already parallelises around
-// its BLAS calls, and OpenBLAS's pool threads busy-wait (sched_yield) for a while after every
-// call whatever OMP_WAIT_POLICY says, taking a core from torch's OpenMP threads. For small
-// batch-1 inputs (N*C*H*W <= 20480, no groups, kernel <= 3x3) torch's conv skips oneDNN for
-// im2col + BLAS gemm, so a batch-1 forward at the compact preset makes dozens of BLAS calls:
-// on this busy 2-core machine, with the 2-thread pool, xception ran 3-11 images/s at batch 1
-// (120+ at batch 8) and a single 256->256 1x1 conv on 4x4 took 12 ms instead of 0.02 ms.
-// With one thread both went away; a 25088->4096 Linear (vgg's classifier) was no slower.
-void single_threaded_blas();
-// Sets OpenBLAS's pool to n threads (training with all cores on one member); a no-op for another BLAS.
+// Sets OpenBLAS's own thread pool to n threads (torch's set_num_threads does not reach it; it
+// does for MKL); a no-op when libblas.so.3 is another BLAS. Sized like torch's intra-op pool:
+// members running in parallel get one BLAS thread each (more would oversubscribe the cores, and
+// OpenBLAS's pool threads busy-wait after every call: under load, batch-1 forwards at compact
+// collapsed 10-30x), one member alone gets every core. On the quiet machine a 2-thread pool made
+// batch-1 forwards 1.2-2.8x faster than a 1-thread pool (alexnet, vgg16, xception, inceptionv3;
+// the classifiers' large matrix-vector products and im2col + gemm convolutions gain).
 void set_blas_threads(int n);
 
 // OpenBLAS's current pool size, or 0 when libblas.so.3 is not OpenBLAS.

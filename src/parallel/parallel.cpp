@@ -40,7 +40,6 @@ void set_blas_threads(int n) {
   if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(n);
 }
 
-void single_threaded_blas() { set_blas_threads(1); }
 
 int blas_threads() {
   using GetFn = int (*)();
@@ -62,7 +61,7 @@ ThreadPlan configure_locked(State& s, int cores, int parallel_members) {
   });
   at::set_num_threads(p.intra_op_threads);
   cv::setNumThreads(p.intra_op_threads);
-  single_threaded_blas();
+  set_blas_threads(p.intra_op_threads);
   s.arena = std::make_shared<tbb::task_arena>(p.parallel_members);
   s.plan = p;
   s.configured = true;
