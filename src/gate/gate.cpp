@@ -110,9 +110,12 @@ ProjectedMask project_mask(const cv::Mat& mask, cv::Size grid) {
   ProjectedMask p;
   p.inside = bilinear_project(w, grid);
   // U^T(1) is separable: the outer product of each axis' summed tap weights.
-  std::vector<double> sy(grid.height, 0.0), sx(grid.width, 0.0);
-  for (const auto& t : bilinear_taps(mask.rows, grid.height)) sy[t.i0] += t.w0, sy[t.i1] += t.w1;
-  for (const auto& t : bilinear_taps(mask.cols, grid.width)) sx[t.i0] += t.w0, sx[t.i1] += t.w1;
+  const auto axis_weights = [](int n_image, int n_grid) {
+    std::vector<double> w(n_grid, 0.0);
+    for (const auto& t : bilinear_taps(n_image, n_grid)) w[t.i0] += t.w0, w[t.i1] += t.w1;
+    return w;
+  };
+  const auto sy = axis_weights(mask.rows, grid.height), sx = axis_weights(mask.cols, grid.width);
   p.total.create(grid, CV_64FC1);
   for (int y = 0; y < grid.height; ++y)
     for (int x = 0; x < grid.width; ++x) p.total.at<double>(y, x) = sy[y] * sx[x];

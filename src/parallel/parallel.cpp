@@ -40,7 +40,6 @@ void set_blas_threads(int n) {
   if (auto fn = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) fn(n);
 }
 
-
 int blas_threads() {
   using GetFn = int (*)();
   auto fn = reinterpret_cast<GetFn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
