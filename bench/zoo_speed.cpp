@@ -43,11 +43,13 @@ int main(int argc, char** argv) {
     ("warmup", po::value(&warmup)->default_value(2), "untimed forward passes before timing")
     ("min-time", po::value(&min_time)->default_value(2.0), "time each configuration at least this many seconds")
     ("min-iters", po::value(&min_iters)->default_value(3), "and at least this many iterations")
-    ("max-iters", po::value(&max_iters)->default_value(1000), "stop after this many iterations");
+    ("max-iters", po::value(&max_iters)->default_value(1000), "stop after this many iterations")
+    ("parts", "also time features(x) and head(a) apart (PART lines: where a slow forward spends its time)");
   // clang-format on
   try {
     po::variables_map vm;
     if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
+    const bool parts = vm.count("parts") > 0;
     if (threads < 1) throw gradgate::ConfigError("--threads must be >= 1");
     if (min_iters < 1 || max_iters < min_iters)
       throw gradgate::ConfigError("--min-iters must be >= 1 and <= --max-iters");
@@ -68,7 +70,7 @@ int main(int argc, char** argv) {
     for (const auto& m : members)
       for (const auto& p : presets) networks.preset(m, p);  // fail before timing, not halfway
 
-    // As the tools run members: `threads` intra-op threads, OpenBLAS's own pool at one thread.
+    // As the tools run one member: `threads` intra-op threads (and as many OpenBLAS threads).
     gradgate::configure_threads(threads, 1);
     torch::manual_seed(0);
     std::cout << "INFO\tcpp\tthreads=" << at::get_num_threads()
@@ -107,6 +109,15 @@ int main(int argc, char** argv) {
             std::cout << "RESULT\t" << key.str() << "\t" << std::fixed << std::setprecision(3)
                       << t.median_s * 1e3 << "\t" << batch / t.median_s << "\t" << t.iters
                       << std::endl;
+            if (parts) {
+              const auto a = m->features(x);
+              const auto tf = gradgate::bench::time_calls([&] { m->features(x); }, warmup,
+                                                          min_time, min_iters, max_iters);
+              const auto th = gradgate::bench::time_calls([&] { m->head(a); }, warmup, min_time,
+                                                          min_iters, max_iters);
+              std::cout << "PART\t" << key.str() << "\tfeatures_ms=" << tf.median_s * 1e3
+                        << "\thead_ms=" << th.median_s * 1e3 << std::endl;
+            }
           } catch (const std::exception& e) {
             std::cout << "NA\t" << key.str() << "\t" << one_line(e.what()) << std::endl;
           }

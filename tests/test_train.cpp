@@ -327,6 +327,62 @@ TEST(Train, ResumesAfterKill) {
   EXPECT_LE(lines, 5);
 }
 
+// A member the output folder's manifest already lists, trained with the same data and
+// settings, is kept as it is (no checkpoint needed); another learning rate trains it again.
+TEST(Train, KeepsFinishedMembersOfTheManifest) {
+  TempDir tmp;
+  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  auto o = quick(1);
+  o.max_train_batches = 2;
+  const fs::path out = tmp / "models";
+  const auto first = train_ensemble(task, phantoms(), o, out);
+  const std::string weights = slurp(out / "darknet19.pt");
+  ASSERT_NEAR(*load_models_manifest(out).members.at(0).lr, 3e-3, 1e-12);
+  fs::remove_all(out / "checkpoints");  // e.g. a models folder copied to another machine
+
+  o.members = {"darknet19", "squeezenet"};
+  const auto second = train_ensemble(task, phantoms(), o, out);
+  ASSERT_EQ(second.members.size(), 2u);
+  EXPECT_TRUE(second.members[0].kept);
+  EXPECT_FALSE(second.members[1].kept);
+  EXPECT_EQ(second.members[0].epochs_run, 1);
+  EXPECT_EQ(second.members[0].best_epoch, first.members[0].best_epoch);
+  EXPECT_DOUBLE_EQ(second.members[0].test.accuracy, first.members[0].test.accuracy);
+  EXPECT_EQ(slurp(out / "darknet19.pt"), weights) << "a kept member's weights were rewritten";
+  const auto mm = load_models_manifest(out);
+  ASSERT_EQ(mm.members.size(), 2u);
+  EXPECT_EQ(mm.members[1].name, "squeezenet");
+
+  // Another learning rate for darknet19 alone: it is trained again, squeezenet is kept.
+  fs::remove_all(out / "checkpoints");
+  o.member_lr = {{"darknet19", 1e-2}};
+  const auto third = train_ensemble(task, phantoms(), o, out);
+  EXPECT_FALSE(third.members[0].kept);
+  EXPECT_TRUE(third.members[1].kept);
+  EXPECT_NE(slurp(out / "darknet19.pt"), weights);
+  EXPECT_NEAR(*load_models_manifest(out).members.at(0).lr, 1e-2, 1e-12);
+
+  // --restart (resume = false) keeps nothing.
+  o.resume = false;
+  const auto fourth = train_ensemble(task, phantoms(), o, out);
+  EXPECT_FALSE(fourth.members[0].kept);
+  EXPECT_FALSE(fourth.members[1].kept);
+}
+
+TEST(Train, MemberLrNamesAMemberOfTheRun) {
+  TempDir tmp;
+  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  auto o = quick(1);
+  o.member_lr = {{"vgg19", 1e-4}};
+  try {
+    train_ensemble(task, phantoms(), o, tmp / "models");
+    ADD_FAILURE() << "no error for a --member-lr naming a member not in the run";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'vgg19' is not one of the members"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(tmp / "models" / "darknet19.pt")) << "trained despite the error";
+}
+
 // A torchvision resnet18 saved from Python is imported for a 2-class task and gives the
 // same logits through the manifest as in Python.
 TEST(Train, ImportTorchvisionRoundTrip) {

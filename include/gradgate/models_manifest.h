@@ -27,6 +27,8 @@ struct ModelEntry {
   std::optional<double> test_auc;
   std::vector<double> test_recall;  // per class, in the manifest's class order
   int best_epoch = 0;               // 1-based epoch whose weights were kept; 0 for imports
+  std::optional<double> lr;         // peak learning rate it was trained with
+  std::optional<double> train_seconds;  // training time, summed over resumed sessions
 };
 
 struct ModelsManifest {

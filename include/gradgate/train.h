@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gradgate/task.h"
@@ -42,6 +43,9 @@ struct TrainOptions {
   int epochs = 10;
   int batch = 16;
   double lr = 1e-3;
+  // Members whose peak learning rate replaces `lr` (vgg19, with 16 convolutions and no batch
+  // normalisation, does not learn from scratch at 1e-3).
+  std::vector<std::pair<std::string, double>> member_lr;
   double weight_decay = 1e-4;
   std::string optimizer = "adamw";    // adamw | sgd (momentum 0.9, nesterov)
   double momentum = 0.9;
@@ -55,7 +59,9 @@ struct TrainOptions {
   int threads = 0;                    // 0 = every core
   int parallel_members = -1;          // members trained at once; -1 = automatic (see train.cpp)
   int64_t cache_mb = 512;             // bound on preprocessed images kept in memory, all members
-  bool resume = true;                 // continue from <out>/checkpoints/<member>.ckpt
+  // Continue from <out>/checkpoints/<member>.ckpt, and keep the members that <out>/manifest.yaml
+  // lists as trained with the same data and settings (false: train every member again).
+  bool resume = true;
   bool progress = true;               // progress line on stderr
   int64_t max_train_batches = 0;      // > 0: stop each epoch after that many batches (tests)
 };
@@ -73,6 +79,7 @@ struct MemberSummary {
   double train_seconds = 0.0;
   double images_per_second = 0.0;  // training images (forward+backward) per second
   bool resumed = false;            // continued from a checkpoint
+  bool kept = false;               // taken from the output folder's manifest, not trained
   std::vector<double> train_loss;  // per epoch run (mean training loss)
   std::vector<double> val_history; // per epoch run (the selection metric)
 };

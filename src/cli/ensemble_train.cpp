@@ -37,7 +37,10 @@ void print_summary(const TaskSpec& task, const TrainSummary& s) {
     std::string rec;
     for (double r : m.test.recall) rec += (rec.empty() ? "" : " ") + fmt(r);
     // train-s: seconds spent training this member, summed over resumed sessions.
-    std::cout << line << rec << "   " << fmt(m.images_per_second) << "   " << std::llround(m.train_seconds) << "\n";
+    // A member kept from the models folder as it was shows its recorded figures, marked.
+    std::cout << line << rec << "   " << fmt(m.images_per_second) << "   "
+              << (m.train_seconds > 0 ? std::to_string(std::llround(m.train_seconds)) : std::string("-"))
+              << (m.kept ? "  (kept)" : "") << "\n";
   }
   std::string rec;
   for (double r : s.ensemble_test.recall) rec += (rec.empty() ? "" : " ") + fmt(r);
@@ -45,6 +48,25 @@ void print_summary(const TaskSpec& task, const TrainSummary& s) {
             << fmt(s.ensemble_test.accuracy) << ", AUC " << fmt(s.ensemble_test.auc) << ", recall "
             << rec << "\nwrote " << s.manifest.string() << " (" << fmt(s.seconds) << " s, "
             << s.parallel_members << " member(s) at a time)\n";
+}
+
+// "vgg19=1e-4,vgg16=5e-4" -> pairs; names are checked against the run's members later.
+std::vector<std::pair<std::string, double>> parse_member_lr(const std::string& text) {
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& item : split_list(text)) {
+    const auto eq = item.find('=');
+    double v = 0.0;
+    std::size_t used = 0;
+    try {
+      if (eq != std::string::npos) v = std::stod(item.substr(eq + 1), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (eq == std::string::npos || eq == 0 || used == 0 || used != item.size() - eq - 1)
+      throw ConfigError("--member-lr: expected NAME=RATE (e.g. vgg19=1e-4), got '" + item + "'");
+    out.emplace_back(item.substr(0, eq), v);
+  }
+  return out;
 }
 
 int run_import(int argc, char** argv) {
@@ -79,14 +101,15 @@ int main(int argc, char** argv) {
   try {
     if (argc > 1 && std::string(argv[1]) == "import") return run_import(argc - 1, argv + 1);
 
-    std::string task, data, out, members, init;
+    std::string task, data, out, members, init, member_lr;
     TrainOptions o;
     po::options_description opts(
         "ensemble-train --task T --data MANIFEST|DIR --out DIR [options]\n"
         "ensemble-train import --help\n\n"
         "Trains each member on the task's train split, keeps the epoch that is best on the\n"
         "validation split, reports the test split and the soft-vote ensemble, and writes\n"
-        "<member>.pt + manifest.yaml. Rerunning the same command resumes a killed run.\nOptions");
+        "<member>.pt + manifest.yaml. Rerunning the same command resumes a killed run; members\n"
+        "already in the output's manifest with the same data and settings are kept as they are.\nOptions");
     // clang-format off
     opts.add_options()
       ("help,h", "print this help and exit")
@@ -100,6 +123,7 @@ int main(int argc, char** argv) {
       ("epochs", po::value(&o.epochs)->default_value(10), "maximum epochs per member")
       ("batch", po::value(&o.batch)->default_value(16), "images per batch")
       ("lr", po::value(&o.lr)->default_value(1e-3), "peak learning rate")
+      ("member-lr", po::value(&member_lr)->default_value(""), "per-member peak learning rates, e.g. vgg19=1e-4 (comma-separated)")
       ("weight-decay", po::value(&o.weight_decay)->default_value(1e-4), "weight decay")
       ("optimizer", po::value(&o.optimizer)->default_value("adamw"), "adamw | sgd (momentum 0.9, Nesterov)")
       ("warmup", po::value(&o.warmup_epochs)->default_value(1), "epochs of linear warm-up before the cosine decay")
@@ -118,6 +142,7 @@ int main(int argc, char** argv) {
     po::variables_map vm;
     if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
     o.members = split_list(members);
+    o.member_lr = parse_member_lr(member_lr);
     o.init_dir = init;
     o.augment = !vm.count("no-augment");
     o.hflip = vm.count("hflip") > 0;

@@ -195,6 +195,60 @@ std::vector<float> predict(const Member& member, Feeder& feeder, int batch, bool
   return probs;
 }
 
+namespace {
+
+// The summary's identity and its validation and test figures for the final weights; the
+// test probabilities feed the ensemble's soft vote.
+void evaluate(const Member& model, const MemberJob& job, const TaskData& data,
+              const TrainOptions& opt, Feeder& val_f, Feeder& test_f, MemberOutcome& result) {
+  const int k = static_cast<int>(data.classes.size());
+  auto& s = result.summary;
+  s.name = job.name;
+  s.input_side = job.preset.input_side;
+  s.width = job.preset.width;
+  s.file = job.name + ".pt";
+  std::vector<int64_t> vl, tl;
+  for (const auto& it : data.split[1]) vl.push_back(it.label);
+  for (const auto& it : data.split[2]) tl.push_back(it.label);
+  s.val = compute_metrics(predict(model, val_f, opt.batch, job.parallel_load), vl, k);
+  result.test_probs = predict(model, test_f, opt.batch, job.parallel_load);
+  s.test = compute_metrics(result.test_probs, tl, k);
+}
+
+// A member the output folder already holds, trained with this run's data and settings
+// (job.keep): its weights are loaded strictly and evaluated; the epochs, the chosen epoch, its
+// validation metric and the training time come from the manifest.
+MemberOutcome kept_member(const MemberJob& job, const TaskData& data, const TrainOptions& opt,
+                          const fs::path& out, Progress& progress) {
+  const ModelEntry& e = *job.keep;
+  MemberOptions mo;
+  mo.num_classes = static_cast<int64_t>(data.classes.size());
+  mo.width = job.preset.width;
+  mo.input_side = job.preset.input_side;
+  Member model = make_member(job.name, mo);
+  try {
+    load_weights(*model, e.file, /*transfer=*/false);
+  } catch (const ModelError& err) {
+    throw ModelError(job.name + ": the weights " + e.file.string() + " listed in " +
+                     (out / "manifest.yaml").string() + " do not load (" + err.what() +
+                     "); delete the file or use --restart to train the member again");
+  }
+  Feeder val_f(data.split[1], job.preset.input_side, job.norm, job.cache_bytes / 2);
+  Feeder test_f(data.split[2], job.preset.input_side, job.norm, job.cache_bytes / 2);
+  MemberOutcome result;
+  auto& s = result.summary;
+  s.kept = true;
+  s.epochs_run = e.epochs;
+  s.best_epoch = e.best_epoch;
+  s.val_metric = e.val_metric.value_or(std::nan(""));
+  s.train_seconds = e.train_seconds.value_or(0.0);
+  evaluate(model, job, data, opt, val_f, test_f, result);
+  progress.finish(job.name);
+  return result;
+}
+
+}  // namespace
+
 MemberOutcome train_member(const MemberJob& job, const TaskData& data, const TrainOptions& opt,
                            const fs::path& out, Progress& progress) {
   torch::set_num_threads(job.intra_threads);
@@ -202,6 +256,7 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
   const int64_t k = static_cast<int64_t>(data.classes.size());
   const uint64_t mh = name_hash(job.name);
   std::string init_log;
+  if (job.keep) return kept_member(job, data, opt, out, progress);
   Member model = build_member(job.name, job.preset, k, opt.init_dir, opt.seed, &init_log);
   if (!init_log.empty()) progress.note(job.name + ": loaded " + init_log);
 
@@ -284,7 +339,7 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
       for (auto i : idx) ys.push_back(data.split[0][i].label);
       torch::Tensor y = torch::tensor(ys, torch::kInt64);
       for (auto& g : optimizer->param_groups())
-        g.options().set_lr(lr_at(opt.lr, st.step, warmup, total_steps));
+        g.options().set_lr(lr_at(job.lr, st.step, warmup, total_steps));
       const double loss = train_step(model, *optimizer, x, y,
                                      opt.balance == "loss" ? class_w_t : torch::Tensor());
       ++st.step;
@@ -332,10 +387,6 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
   restore(*model, best);
   save_weights(*model, out / (job.name + ".pt"));
   auto& s = result.summary;
-  s.name = job.name;
-  s.input_side = job.preset.input_side;
-  s.width = job.preset.width;
-  s.file = job.name + ".pt";
   s.epochs_run = st.epoch;
   s.best_epoch = st.best_epoch;
   s.val_metric = st.best;
@@ -343,12 +394,7 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
   s.train_loss = st.train_loss;
   s.val_history = st.history;
   s.images_per_second = st.seconds > 0 ? st.images / st.seconds : 0.0;
-  std::vector<int64_t> vl, tl;
-  for (const auto& it : data.split[1]) vl.push_back(it.label);
-  for (const auto& it : data.split[2]) tl.push_back(it.label);
-  s.val = compute_metrics(predict(model, val_f, opt.batch, job.parallel_load), vl, static_cast<int>(k));
-  result.test_probs = predict(model, test_f, opt.batch, job.parallel_load);
-  s.test = compute_metrics(result.test_probs, tl, static_cast<int>(k));
+  evaluate(model, job, data, opt, val_f, test_f, result);
   return result;
 }
 

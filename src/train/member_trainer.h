@@ -5,9 +5,11 @@
 
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "gradgate/models_manifest.h"
 #include "gradgate/train.h"
 #include "gradgate/zoo/member.h"
 #include "train/compat.h"
@@ -25,6 +27,10 @@ struct MemberJob {
   int64_t cache_bytes = 0;  // bound for this member's image cache (train + val + test)
   int members_after = 0;    // members queued behind this one (for the time-left estimate)
   std::string config_tag;   // everything that must match for a checkpoint to be resumed
+  double lr = 1e-3;         // peak learning rate (--lr, or the member's --member-lr)
+  // Set when the output folder's manifest already holds this member trained with the same
+  // data and settings: its weights are evaluated, not trained again.
+  std::optional<ModelEntry> keep;
 };
 
 struct MemberOutcome {

@@ -134,7 +134,7 @@ ModelsManifest load_models_manifest(const fs::path& dir_or_file) {
     const YAML::Node n = members[i];
     if (!n.IsMap()) r.fail(p, "expected a mapping");
     r.known_keys(n, {"name", "preset", "input_side", "width", "file", "normalization", "epochs",
-                     "best_epoch", "val", "test"}, p);
+                     "best_epoch", "val", "test", "lr", "train_seconds"}, p);
     ModelEntry e;
     e.name = r.get<std::string>(n, "name", p + ".name", "a string");
     try {
@@ -158,6 +158,9 @@ ModelsManifest load_models_manifest(const fs::path& dir_or_file) {
     }
     if (n["epochs"]) e.epochs = r.as<int>(n["epochs"], p + ".epochs", "an integer");
     if (n["best_epoch"]) e.best_epoch = r.as<int>(n["best_epoch"], p + ".best_epoch", "an integer");
+    e.lr = r.opt_number(n, "lr", p + ".lr");
+    if (e.lr && !(*e.lr > 0)) r.fail(p + ".lr", "expected a positive learning rate");
+    e.train_seconds = r.opt_number(n, "train_seconds", p + ".train_seconds");
     if (auto v = n["val"]) {
       e.val_metric_name = r.get<std::string>(v, "metric", p + ".val.metric", "loss or auc");
       e.val_metric = r.opt_number(v, "value", p + ".val.value");
@@ -230,6 +233,8 @@ void save_models_manifest(const ModelsManifest& m, const fs::path& dir) {
     y << YAML::EndMap;
     y << YAML::Key << "epochs" << YAML::Value << e.epochs;
     y << YAML::Key << "best_epoch" << YAML::Value << e.best_epoch;
+    if (e.lr) y << YAML::Key << "lr" << YAML::Value << *e.lr;
+    if (e.train_seconds) y << YAML::Key << "train_seconds" << YAML::Value << std::round(*e.train_seconds);
     if (!e.val_metric_name.empty()) {
       y << YAML::Key << "val" << YAML::Value << YAML::BeginMap;
       y << YAML::Key << "metric" << YAML::Value << e.val_metric_name;

@@ -5,14 +5,17 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
 #include <fstream>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include "gradgate/cli_common.h"
 #include "gradgate/error.h"
 #include "gradgate/models_manifest.h"
 #include "gradgate/zoo/registry.h"
@@ -94,16 +97,93 @@ void check_options(const TrainOptions& o) {
 }
 
 std::string tag_of(const std::string& member, const PresetInfo& p, const TrainOptions& o,
-                   const std::string& preset, const std::string& hash) {
+                   double lr, const std::string& hash) {
   std::ostringstream s;
-  s << "member=" << member << " preset=" << preset << " side=" << p.input_side << " width=" << p.width
-    << " epochs=" << o.epochs << " batch=" << o.batch << " lr=" << o.lr << " wd=" << o.weight_decay
+  s << "member=" << member << " preset=" << o.preset << " side=" << p.input_side << " width=" << p.width
+    << " epochs=" << o.epochs << " batch=" << o.batch << " lr=" << lr << " wd=" << o.weight_decay
     << " optimizer=" << o.optimizer << " momentum=" << o.momentum << " warmup=" << o.warmup_epochs
     << " patience=" << o.patience << " select=" << o.select << " balance=" << o.balance
     << " augment=" << o.augment << " hflip=" << o.hflip << " seed=" << o.seed
     << " init=" << o.init_dir.string() << " freeze=" << o.freeze
     << " max_train_batches=" << o.max_train_batches << " data=" << hash;
   return s.str();
+}
+
+std::string num(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+// The settings every member of a run shares, as the manifest records them (key -> value).
+std::vector<std::pair<std::string, std::string>> training_settings(const TrainOptions& o) {
+  return {{"epochs", std::to_string(o.epochs)}, {"batch", std::to_string(o.batch)},
+          {"lr", num(o.lr)}, {"weight_decay", num(o.weight_decay)},
+          {"optimizer", o.optimizer}, {"warmup_epochs", std::to_string(o.warmup_epochs)},
+          {"patience", std::to_string(o.patience)}, {"select", o.select},
+          {"balance", o.balance}, {"augment", o.augment ? "true" : "false"},
+          {"hflip", o.hflip ? "true" : "false"}, {"init", o.init_dir.string()},
+          {"freeze", std::to_string(o.freeze)}};
+}
+
+// A member's peak learning rate: its --member-lr entry, else --lr.
+double lr_of(const TrainOptions& o, const std::string& member) {
+  for (const auto& [name, lr] : o.member_lr)
+    if (name == member) return lr;
+  return o.lr;
+}
+
+void check_member_lr(const TrainOptions& o) {
+  for (std::size_t i = 0; i < o.member_lr.size(); ++i) {
+    const auto& [name, lr] = o.member_lr[i];
+    if (std::find(o.members.begin(), o.members.end(), name) == o.members.end())
+      throw ConfigError("--member-lr: '" + name + "' is not one of the members of this run (" +
+                        join(o.members, ", ") + ")");
+    if (!(lr > 0)) throw ConfigError("--member-lr: " + name + "'s rate must be positive, got " + num(lr));
+    for (std::size_t j = 0; j < i; ++j)
+      if (o.member_lr[j].first == name) throw ConfigError("--member-lr: '" + name + "' is given twice");
+  }
+}
+
+bool same_number(double a, double b) { return std::abs(a - b) <= 1e-6 * std::max(std::abs(a), std::abs(b)); }
+
+// The entry of `old` (the output folder's earlier manifest) for `member`, when that member
+// was trained exactly as this run would train it: same task and classes, data, seed,
+// settings, preset, size and learning rate, with its weights file present. Such a member is
+// kept as it is instead of being trained again, so a models folder can gain a member (or
+// lose its checkpoints) without retraining the others. `why` says what differed.
+std::optional<ModelEntry> keepable(const ModelsManifest& old, const std::string& member,
+                                   const PresetInfo& p, const TrainOptions& o,
+                                   const TaskSpec& task, const std::string& hash, std::string* why) {
+  auto no = [&](const std::string& what) {
+    *why = what;
+    return std::nullopt;
+  };
+  const ModelEntry* e = nullptr;
+  for (const auto& m : old.members)
+    if (m.name == member) e = &m;
+  if (!e) return no("");
+  if (old.task != task.name || old.classes != task.classes) return no("another task");
+  if (old.data_hash != hash) return no("other data (hash " + old.data_hash + ")");
+  if (old.seed != o.seed) return no("seed " + std::to_string(old.seed));
+  auto ours = training_settings(o);
+  std::string old_lr;  // the run's --lr as the manifest recorded it
+  for (const auto& [k, v] : old.training) {
+    if (k == "lr") {
+      old_lr = v;
+      continue;
+    }
+    auto it = std::find_if(ours.begin(), ours.end(), [&](const auto& kv) { return kv.first == k; });
+    if (it == ours.end() || it->second != v) return no("training setting " + k + "=" + v);
+  }
+  if (old.training.size() != ours.size()) return no("other training settings");
+  const double lr = e->lr ? *e->lr : std::strtod(old_lr.c_str(), nullptr);
+  if (!same_number(lr, lr_of(o, member))) return no("learning rate " + num(lr));
+  if (e->preset != o.preset || e->input_side != p.input_side || !same_number(e->width, p.width))
+    return no("preset " + e->preset);
+  if (e->epochs < 1) return no("not trained here");
+  if (!fs::exists(e->file)) return no("no weights file");
+  return *e;
 }
 
 }  // namespace
@@ -115,6 +195,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   TrainOptions opt = options;
   if (opt.members.empty()) opt.members = task_default_members(task.name);
   for (const auto& m : opt.members) member_info(m);  // unknown names fail here, listed
+  check_member_lr(opt);
   const Norm norm = normalization();
   std::vector<PresetInfo> presets;
   for (const auto& m : opt.members) presets.push_back(preset_of(m, opt.preset));
@@ -124,6 +205,15 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   const std::string hash = data_hash(data, td);
   fs::create_directories(out);
   if (!opt.resume) fs::remove_all(out / "checkpoints");
+  // An earlier manifest in the output folder: its members trained as this run would train
+  // them are kept (see keepable). A manifest that cannot be read is simply not used.
+  std::optional<ModelsManifest> old;
+  if (opt.resume && fs::exists(out / "manifest.yaml")) {
+    try {
+      old = load_models_manifest(out);
+    } catch (const Error&) {
+    }
+  }
 
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = opt.threads > 0 ? opt.threads : cores;
@@ -154,7 +244,19 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     j.parallel_load = parallel == 1;
     j.cache_bytes = cache_total / parallel;  // members running at once share the bound
     j.members_after = parallel > 1 ? 0 : n_members - i - 1;
-    j.config_tag = tag_of(j.name, j.preset, opt, opt.preset, hash);
+    j.lr = lr_of(opt, j.name);
+    j.config_tag = tag_of(j.name, j.preset, opt, j.lr, hash);
+    // A checkpoint, when there is one, knows more (history, seconds): it wins.
+    if (old && !fs::exists(checkpoint_path(out, j.name))) {
+      std::string why;
+      j.keep = keepable(*old, j.name, j.preset, opt, task, hash, &why);
+      if (j.keep)
+        progress.note(j.name + ": kept from " + (out / "manifest.yaml").string() +
+                      " (trained with the same data and settings; --restart trains it again)");
+      else if (!why.empty())
+        progress.note(j.name + ": in " + (out / "manifest.yaml").string() + " but trained with " +
+                      why + "; training it again");
+    }
   }
   if (parallel == 1) {
     for (int i = 0; i < n_members; ++i) outcomes[i] = train_member(jobs[i], td, opt, out, progress);
@@ -199,18 +301,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   mm.gradgate_version = GRADGATE_VERSION;
   mm.ensemble_test_accuracy = summary.ensemble_test.accuracy;
   mm.ensemble_test_auc = summary.ensemble_test.auc;
-  auto num = [](double v) {
-    std::ostringstream s;
-    s << v;
-    return s.str();
-  };
-  mm.training = {{"epochs", std::to_string(opt.epochs)}, {"batch", std::to_string(opt.batch)},
-                 {"lr", num(opt.lr)}, {"weight_decay", num(opt.weight_decay)},
-                 {"optimizer", opt.optimizer}, {"warmup_epochs", std::to_string(opt.warmup_epochs)},
-                 {"patience", std::to_string(opt.patience)}, {"select", opt.select},
-                 {"balance", opt.balance}, {"augment", opt.augment ? "true" : "false"},
-                 {"hflip", opt.hflip ? "true" : "false"}, {"init", opt.init_dir.string()},
-                 {"freeze", std::to_string(opt.freeze)}};
+  mm.training = training_settings(opt);
   for (int i = 0; i < n_members; ++i) {
     const auto& s = summary.members[i];
     ModelEntry e;
@@ -228,6 +319,8 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     e.test_accuracy = s.test.accuracy;
     e.test_auc = s.test.auc;
     e.test_recall = s.test.recall;
+    e.lr = jobs[i].lr;
+    if (s.train_seconds > 0) e.train_seconds = s.train_seconds;
     mm.members.push_back(e);
   }
   save_models_manifest(mm, out);
