@@ -348,7 +348,18 @@ TEST(Train, KeepsFinishedMembersOfTheManifest) {
   ASSERT_NEAR(*load_models_manifest(out).members.at(0).lr, 3e-3, 1e-12);
   fs::remove_all(out / "checkpoints");  // e.g. a models folder copied to another machine
 
+  // A manifest written before members recorded their lr (as models/pneumonia's) is read
+  // with the run's lr for every member: still kept.
+  {
+    std::istringstream text(slurp(out / "manifest.yaml"));
+    std::ofstream rewritten(out / "manifest.yaml");
+    for (std::string line; std::getline(text, line);)
+      if (line.find("    lr:") != 0) rewritten << line << "\n";
+  }
+  ASSERT_FALSE(load_models_manifest(out).members.at(0).lr.has_value());
+
   o.members = {"darknet19", "squeezenet"};
+  o.threads = 2;  // two members at once: the TBB path, with a kept member beside a trained one
   const auto second = train_ensemble(task, phantoms(), o, out);
   ASSERT_EQ(second.members.size(), 2u);
   EXPECT_TRUE(second.members[0].kept);

@@ -225,13 +225,19 @@ MemberOutcome kept_member(const MemberJob& job, const TaskData& data, const Trai
   mo.num_classes = static_cast<int64_t>(data.classes.size());
   mo.width = job.preset.width;
   mo.input_side = job.preset.input_side;
-  Member model = make_member(job.name, mo);
+  Member model;
+  {
+    // Building draws initial weights from torch's global generator: under the same mutex as
+    // build_member, so members trained beside this one still get their seeded start.
+    std::lock_guard<std::mutex> lock(torch_rng_mutex());
+    model = make_member(job.name, mo);
+  }
   try {
     load_weights(*model, e.file, /*transfer=*/false);
   } catch (const ModelError& err) {
     throw ModelError(job.name + ": the weights " + e.file.string() + " listed in " +
                      (out / "manifest.yaml").string() + " do not load (" + err.what() +
-                     "); delete the file or use --restart to train the member again");
+                     "); use --restart to train every member again");
   }
   Feeder val_f(data.split[1], job.preset.input_side, job.norm, job.cache_bytes / 2);
   Feeder test_f(data.split[2], job.preset.input_side, job.norm, job.cache_bytes / 2);

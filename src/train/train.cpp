@@ -116,14 +116,20 @@ std::string num(double v) {
 }
 
 // The settings every member of a run shares, as the manifest records them (key -> value).
+// Momentum (SGD only) and the test-only batch cap appear when they matter, so manifests
+// written before they were recorded still compare equal for AdamW runs.
 std::vector<std::pair<std::string, std::string>> training_settings(const TrainOptions& o) {
-  return {{"epochs", std::to_string(o.epochs)}, {"batch", std::to_string(o.batch)},
-          {"lr", num(o.lr)}, {"weight_decay", num(o.weight_decay)},
-          {"optimizer", o.optimizer}, {"warmup_epochs", std::to_string(o.warmup_epochs)},
-          {"patience", std::to_string(o.patience)}, {"select", o.select},
-          {"balance", o.balance}, {"augment", o.augment ? "true" : "false"},
-          {"hflip", o.hflip ? "true" : "false"}, {"init", o.init_dir.string()},
-          {"freeze", std::to_string(o.freeze)}};
+  std::vector<std::pair<std::string, std::string>> t = {
+      {"epochs", std::to_string(o.epochs)}, {"batch", std::to_string(o.batch)},
+      {"lr", num(o.lr)}, {"weight_decay", num(o.weight_decay)},
+      {"optimizer", o.optimizer}, {"warmup_epochs", std::to_string(o.warmup_epochs)},
+      {"patience", std::to_string(o.patience)}, {"select", o.select},
+      {"balance", o.balance}, {"augment", o.augment ? "true" : "false"},
+      {"hflip", o.hflip ? "true" : "false"}, {"init", o.init_dir.string()},
+      {"freeze", std::to_string(o.freeze)}};
+  if (o.optimizer == "sgd") t.emplace_back("momentum", num(o.momentum));
+  if (o.max_train_batches > 0) t.emplace_back("max_train_batches", std::to_string(o.max_train_batches));
+  return t;
 }
 
 // A member's peak learning rate: its --member-lr entry, else --lr.
@@ -139,13 +145,15 @@ void check_member_lr(const TrainOptions& o) {
     if (std::find(o.members.begin(), o.members.end(), name) == o.members.end())
       throw ConfigError("--member-lr: '" + name + "' is not one of the members of this run (" +
                         join(o.members, ", ") + ")");
-    if (!(lr > 0)) throw ConfigError("--member-lr: " + name + "'s rate must be positive, got " + num(lr));
+    if (!(lr > 0) || !std::isfinite(lr))
+      throw ConfigError("--member-lr: " + name + "'s rate must be a positive number, got " + num(lr));
     for (std::size_t j = 0; j < i; ++j)
       if (o.member_lr[j].first == name) throw ConfigError("--member-lr: '" + name + "' is given twice");
   }
 }
 
-bool same_number(double a, double b) { return std::abs(a - b) <= 1e-6 * std::max(std::abs(a), std::abs(b)); }
+// The manifest keeps 6 significant digits (relative error up to 5e-6).
+bool same_number(double a, double b) { return std::abs(a - b) <= 1e-5 * std::max(std::abs(a), std::abs(b)); }
 
 // The entry of `old` (the output folder's earlier manifest) for `member`, when that member
 // was trained exactly as this run would train it: same task and classes, data, seed,
@@ -153,8 +161,8 @@ bool same_number(double a, double b) { return std::abs(a - b) <= 1e-6 * std::max
 // kept as it is instead of being trained again, so a models folder can gain a member (or
 // lose its checkpoints) without retraining the others. `why` says what differed.
 std::optional<ModelEntry> keepable(const ModelsManifest& old, const std::string& member,
-                                   const PresetInfo& p, const TrainOptions& o,
-                                   const TaskSpec& task, const std::string& hash, std::string* why) {
+                                   const PresetInfo& p, const TrainOptions& o, const TaskSpec& task,
+                                   const std::string& hash, const fs::path& out, std::string* why) {
   auto no = [&](const std::string& what) {
     *why = what;
     return std::nullopt;
@@ -182,6 +190,9 @@ std::optional<ModelEntry> keepable(const ModelsManifest& old, const std::string&
   if (e->preset != o.preset || e->input_side != p.input_side || !same_number(e->width, p.width))
     return no("preset " + e->preset);
   if (e->epochs < 1) return no("not trained here");
+  // The new manifest lists out/<member>.pt: an entry pointing elsewhere is not this folder's.
+  if (fs::absolute(e->file).lexically_normal() != fs::absolute(out / (member + ".pt")).lexically_normal())
+    return no("weights in " + e->file.string());
   if (!fs::exists(e->file)) return no("no weights file");
   return *e;
 }
@@ -205,15 +216,6 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   const std::string hash = data_hash(data, td);
   fs::create_directories(out);
   if (!opt.resume) fs::remove_all(out / "checkpoints");
-  // An earlier manifest in the output folder: its members trained as this run would train
-  // them are kept (see keepable). A manifest that cannot be read is simply not used.
-  std::optional<ModelsManifest> old;
-  if (opt.resume && fs::exists(out / "manifest.yaml")) {
-    try {
-      old = load_models_manifest(out);
-    } catch (const Error&) {
-    }
-  }
 
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = opt.threads > 0 ? opt.threads : cores;
@@ -231,6 +233,17 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
                 std::to_string(td.split[2].size()) + " images; " + std::to_string(parallel) +
                 " member(s) at a time, " + std::to_string(parallel > 1 ? 1 : threads) +
                 " thread(s) each");
+  // An earlier manifest in the output folder: its members trained as this run would train
+  // them are kept (see keepable). One that cannot be read (a listed weights file deleted, say)
+  // keeps nothing, and the run says why.
+  std::optional<ModelsManifest> old;
+  if (opt.resume && fs::exists(out / "manifest.yaml")) {
+    try {
+      old = load_models_manifest(out);
+    } catch (const Error& e) {
+      progress.note("not keeping any member of " + (out / "manifest.yaml").string() + ": " + e.what());
+    }
+  }
 
   std::vector<MemberOutcome> outcomes(n_members);
   std::vector<MemberJob> jobs(n_members);
@@ -249,7 +262,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     // A checkpoint, when there is one, knows more (history, seconds): it wins.
     if (old && !fs::exists(checkpoint_path(out, j.name))) {
       std::string why;
-      j.keep = keepable(*old, j.name, j.preset, opt, task, hash, &why);
+      j.keep = keepable(*old, j.name, j.preset, opt, task, hash, out, &why);
       if (j.keep)
         progress.note(j.name + ": kept from " + (out / "manifest.yaml").string() +
                       " (trained with the same data and settings; --restart trains it again)");
