@@ -221,17 +221,10 @@ void evaluate(const Member& model, const MemberJob& job, const TaskData& data,
 MemberOutcome kept_member(const MemberJob& job, const TaskData& data, const TrainOptions& opt,
                           const fs::path& out, Progress& progress) {
   const ModelEntry& e = *job.keep;
-  MemberOptions mo;
-  mo.num_classes = static_cast<int64_t>(data.classes.size());
-  mo.width = job.preset.width;
-  mo.input_side = job.preset.input_side;
-  Member model;
-  {
-    // Building draws initial weights from torch's global generator: under the same mutex as
-    // build_member, so members trained beside this one still get their seeded start.
-    std::lock_guard<std::mutex> lock(torch_rng_mutex());
-    model = make_member(job.name, mo);
-  }
+  // Built as a trained member is (seeded, under the RNG mutex), so members trained beside this
+  // one keep their seeded start; the weights are then replaced by the kept ones.
+  Member model = build_member(job.name, job.preset, static_cast<int64_t>(data.classes.size()), {},
+                              opt.seed, nullptr);
   try {
     load_weights(*model, e.file, /*transfer=*/false);
   } catch (const ModelError& err) {
@@ -259,10 +252,10 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
                            const fs::path& out, Progress& progress) {
   torch::set_num_threads(job.intra_threads);
   set_blas_threads(job.intra_threads);  // members trained in parallel must not each fan out
+  if (job.keep) return kept_member(job, data, opt, out, progress);
   const int64_t k = static_cast<int64_t>(data.classes.size());
   const uint64_t mh = name_hash(job.name);
   std::string init_log;
-  if (job.keep) return kept_member(job, data, opt, out, progress);
   Member model = build_member(job.name, job.preset, k, opt.init_dir, opt.seed, &init_log);
   if (!init_log.empty()) progress.note(job.name + ": loaded " + init_log);
 
