@@ -157,7 +157,7 @@ bool same_number(double a, double b) { return std::abs(a - b) <= 1e-5 * std::max
 
 // The entry of `old` (the output folder's earlier manifest) for `member`, when that member
 // was trained exactly as this run would train it: same task and classes, data, seed,
-// settings, preset, size and learning rate, with its weights file present. Such a member is
+// settings, preset, size and learning rate, its weights at out/<member>.pt. Such a member is
 // kept as it is instead of being trained again, so a models folder can gain a member (or
 // lose its checkpoints) without retraining the others. `why` says what differed.
 std::optional<ModelEntry> keepable(const ModelsManifest& old, const std::string& member,
@@ -193,8 +193,7 @@ std::optional<ModelEntry> keepable(const ModelsManifest& old, const std::string&
   // The new manifest lists out/<member>.pt: an entry pointing elsewhere is not this folder's.
   if (fs::absolute(e->file).lexically_normal() != fs::absolute(out / (member + ".pt")).lexically_normal())
     return no("weights in " + e->file.string());
-  if (!fs::exists(e->file)) return no("no weights file");
-  return *e;
+  return *e;  // load_models_manifest already required the file to exist
 }
 
 }  // namespace
