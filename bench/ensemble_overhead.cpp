@@ -19,7 +19,7 @@
 #include "gradgate/error.h"
 #include "gradgate/image.h"
 #include "gradgate/lung_mask.h"
-#include "gradgate/openmp_policy.h"
+#include "gradgate/process_policy.h"
 
 namespace po = boost::program_options;
 using namespace gradgate;
@@ -31,7 +31,7 @@ static double median(std::vector<double> v) {
 }
 
 int main(int argc, char** argv) {
-  relaunch_with_passive_openmp(argv);
+  prepare_process(argv);
   std::string task_name, data, preset, members, split;
   int count = 0, batch = 0, reps = 0, threads = 0;
   bool segmenter_only = false;

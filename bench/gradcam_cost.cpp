@@ -18,7 +18,7 @@
 #include "gradgate/parallel.h"
 #include "gradgate/zoo/registry.h"
 #include "gradgate/config.h"
-#include "gradgate/openmp_policy.h"
+#include "gradgate/process_policy.h"
 
 using namespace gradgate;
 using Clock = std::chrono::steady_clock;
@@ -40,7 +40,7 @@ double best_ms(int reps, F&& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  gradgate::relaunch_with_passive_openmp(argv);
+  gradgate::prepare_process(argv);
   std::string preset = "tiny";
   int64_t batch = 4;
   int reps = 3;

@@ -6,10 +6,12 @@
 #
 #   bench/run_train_speed.sh [--build DIR] [--reps N] [--members a,b] [--side 128] [--batch 16]
 #                            [--threads 1] [--min-time 3] [--warmup 1] [--min-iters 3]
-#                            [--wait-policy passive|active|default] [--keep FILE]
+#                            [--wait-policy passive|active|default] [--malloc same|default|shipped]
+#                            [--keep FILE]
 #
 # Defaults: the 12 members torchvision builds, side 128 (inceptionv3: 160), batch 16, 1 thread
-# (what each member gets when ensemble-train trains two at once), 2 reps, OMP_WAIT_POLICY=passive.
+# (what each member gets when ensemble-train trains two at once), 2 reps, OMP_WAIT_POLICY=passive,
+# --malloc same (both sides with gradgate's allocator settings; speed_common.sh, speed_malloc).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,6 +28,7 @@ warmup=1
 min_iters=3
 keep=""
 wait_policy=passive
+malloc_policy=same
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -40,12 +43,14 @@ while [[ $# -gt 0 ]]; do
     --min-iters) min_iters="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
     --wait-policy) wait_policy="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --malloc) malloc_policy="$2"; shift 2 ;;
+    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run_train_speed.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 
 speed_wait_policy "$wait_policy" run_train_speed.sh
+speed_malloc "$malloc_policy" run_train_speed.sh
 
 exe="$build/bin/train-speed"
 if [[ ! -x "$exe" ]]; then

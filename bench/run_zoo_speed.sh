@@ -5,12 +5,14 @@
 #
 #   bench/run_zoo_speed.sh [--build DIR] [--reps N] [--members a,b] [--presets full,compact,tiny]
 #                          [--batches 1,8] [--threads 2] [--min-time 2] [--warmup 2]
-#                          [--min-iters 3] [--wait-policy passive|active|default] [--keep FILE]
+#                          [--min-iters 3] [--wait-policy passive|active|default]
+#                          [--malloc same|default|shipped] [--keep FILE]
 #
 # --wait-policy sets OMP_WAIT_POLICY for both sides (default passive). libgomp's default spins
 # after each parallel region; when other processes hold the cores, a spinning thread waits for a
 # descheduled one and 2-thread forwards become ~10x slower and very noisy. "default" leaves the
-# environment as it is.
+# environment as it is. --malloc (default same) gives both sides the allocator settings the
+# gradgate executables use (speed_common.sh, speed_malloc).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -27,6 +29,7 @@ warmup=2
 min_iters=3
 keep=""
 wait_policy=passive
+malloc_policy=same
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -41,12 +44,14 @@ while [[ $# -gt 0 ]]; do
     --min-iters) min_iters="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
     --wait-policy) wait_policy="$2"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --malloc) malloc_policy="$2"; shift 2 ;;
+    -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run_zoo_speed.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 
 speed_wait_policy "$wait_policy" run_zoo_speed.sh
+speed_malloc "$malloc_policy" run_zoo_speed.sh
 
 exe="$build/bin/zoo-speed"
 if [[ ! -x "$exe" ]]; then

@@ -16,12 +16,28 @@ speed_wait_policy() {
   esac
 }
 
+# speed_malloc POLICY SCRIPT: the same glibc allocator settings for both sides. The gradgate
+# executables keep freed memory for reuse (process_policy.h: mmap threshold 1 GiB, no trim,
+# one arena); "same" gives Python those settings through glibc's environment variables, so
+# the two sides differ only in their code. "default" gives both glibc's defaults (C++ through
+# GRADGATE_MALLOC=default). "shipped" leaves each side as a user runs it: gradgate tuned,
+# Python at glibc's defaults.
+speed_malloc() {
+  case "$1" in
+    same) export MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=2147483647 MALLOC_ARENA_MAX=1 ;;
+    default) export GRADGATE_MALLOC=default ;;
+    shipped) ;;
+    *) echo "$2: --malloc must be same, default or shipped" >&2; exit 2 ;;
+  esac
+}
+
 # speed_machine_info THREADS RAW_FILE: what the figures depend on, as '#' lines.
 speed_machine_info() {
   echo "# BLAS: libblas.so.3 -> $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu 2>/dev/null || echo '?')"
   echo "# LAPACK: liblapack.so.3 -> $(readlink -f /etc/alternatives/liblapack.so.3-x86_64-linux-gnu 2>/dev/null || echo '?')"
   echo "# cores: $(nproc); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# threads per side: $1; OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset} OMP_NUM_THREADS=${OMP_NUM_THREADS:-unset} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset}"
+  echo "# allocator: GRADGATE_MALLOC=${GRADGATE_MALLOC:-tuned} MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-unset} MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-unset} MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-unset}"
   echo "# raw lines: $2"
 }
 

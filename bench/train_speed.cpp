@@ -12,6 +12,7 @@
 #include <boost/program_options.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -21,7 +22,7 @@
 #include "gradgate/cli_common.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
-#include "gradgate/openmp_policy.h"
+#include "gradgate/process_policy.h"
 #include "gradgate/parallel.h"
 #include "gradgate/train.h"
 #include "gradgate/train_step.h"
@@ -31,6 +32,46 @@ namespace po = boost::program_options;
 using gradgate::bench::one_line;
 
 namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+// The step of gradgate::train_step cut into its four parts, each timed on its own (median over
+// `steps` steps after one untimed step): where a slow step spends its time.
+std::string step_parts(const gradgate::Member& m, torch::optim::Optimizer& opt, const torch::Tensor& x,
+                       const torch::Tensor& y, const torch::Tensor& class_w, int steps) {
+  namespace F = torch::nn::functional;
+  std::vector<double> zero, fwd, bwd, step;
+  for (int i = 0; i <= steps; ++i) {
+    auto t = clock_type::now();
+    opt.zero_grad();
+    const double tz = seconds_since(t);
+    t = clock_type::now();
+    auto loss = F::cross_entropy(m->forward(x), y, F::CrossEntropyFuncOptions().weight(class_w));
+    const double tf = seconds_since(t);
+    t = clock_type::now();
+    loss.backward();
+    const double tb = seconds_since(t);
+    t = clock_type::now();
+    opt.step();
+    loss.item<double>();
+    const double ts = seconds_since(t);
+    if (i == 0) continue;  // untimed: the first step allocates the optimiser state
+    zero.push_back(tz);
+    fwd.push_back(tf);
+    bwd.push_back(tb);
+    step.push_back(ts);
+  }
+  using gradgate::bench::median;
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(1) << "zero_grad_ms=" << median(zero) * 1e3
+    << "\tforward_ms=" << median(fwd) * 1e3 << "\tbackward_ms=" << median(bwd) * 1e3
+    << "\tstep_ms=" << median(step) * 1e3;
+  return o.str();
+}
 
 // The members torchvision also builds (the Python side can time the same network).
 const char* kDefaultMembers =
@@ -46,7 +87,7 @@ int64_t side_for(const std::string& member, int64_t side) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  gradgate::relaunch_with_passive_openmp(argv);
+  gradgate::prepare_process(argv);
   std::string members_arg, config_dir;
   int threads = 1, warmup = 1, min_iters = 3, max_iters = 1000;
   int64_t side = 128, batch = 16;
@@ -63,11 +104,13 @@ int main(int argc, char** argv) {
     ("warmup", po::value(&warmup)->default_value(1), "untimed training steps before timing")
     ("min-time", po::value(&min_time)->default_value(3.0), "time each member at least this many seconds")
     ("min-iters", po::value(&min_iters)->default_value(3), "and at least this many steps")
-    ("max-iters", po::value(&max_iters)->default_value(1000), "stop after this many steps");
+    ("max-iters", po::value(&max_iters)->default_value(1000), "stop after this many steps")
+    ("parts", "also time the step's parts apart (PART lines: zero_grad, forward + loss, backward, optimiser step)");
   // clang-format on
   try {
     po::variables_map vm;
     if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
+    const bool parts = vm.count("parts") > 0;
     if (threads < 1) throw gradgate::ConfigError("--threads must be >= 1");
     if (side < 32) throw gradgate::ConfigError("--side must be >= 32");
     if (batch < 2) throw gradgate::ConfigError("--batch must be >= 2 (batch norm in train mode)");
@@ -117,6 +160,9 @@ int main(int argc, char** argv) {
         std::cout << "RESULT\t" << key.str() << "\t" << std::fixed << std::setprecision(3)
                   << t.median_s * 1e3 << "\t" << batch / t.median_s << "\t" << t.iters
                   << std::defaultfloat << std::endl;
+        if (parts)
+          std::cout << "PART\t" << key.str() << "\t"
+                    << step_parts(m, *optimizer, x, y, class_w, std::max(min_iters, 3)) << std::endl;
       } catch (const std::exception& e) {
         std::cout << "NA\t" << key.str() << "\t" << one_line(e.what()) << std::endl;
       }

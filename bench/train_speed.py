@@ -38,6 +38,34 @@ def side_for(member, side):
     return max(side, 160) if member == "inceptionv3" else side
 
 
+def step_parts(model, opt, loss_fn, x, y, steps):
+    """The step cut into its four parts, each timed on its own (median over `steps` steps after
+    one untimed step), as train_speed.cpp's step_parts."""
+    import statistics
+    import time
+
+    times = {"zero_grad": [], "forward": [], "backward": [], "step": []}
+    for i in range(steps + 1):
+        t = time.perf_counter()
+        opt.zero_grad()
+        tz = time.perf_counter() - t
+        t = time.perf_counter()
+        loss = loss_fn(model(x), y)
+        tf = time.perf_counter() - t
+        t = time.perf_counter()
+        loss.backward()
+        tb = time.perf_counter() - t
+        t = time.perf_counter()
+        opt.step()
+        loss.item()
+        ts = time.perf_counter() - t
+        if i == 0:
+            continue  # untimed: the first step allocates the optimiser state
+        for k, v in zip(times, (tz, tf, tb, ts)):
+            times[k].append(v)
+    return "\t".join(f"{k}_ms={statistics.median(v) * 1e3:.1f}" for k, v in times.items())
+
+
 def run(args):
     import torch
 
@@ -79,6 +107,9 @@ def run(args):
             med, iters = zoo_speed.time_calls(step, args.warmup, args.min_time, args.min_iters,
                                               args.max_iters)
             print(f"RESULT\t{key}\t{med * 1e3:.3f}\t{args.batch / med:.3f}\t{iters}", flush=True)
+            if args.parts:
+                print(f"PART\t{key}\t{step_parts(model, opt, loss_fn, x, y, max(args.min_iters, 3))}",
+                      flush=True)
         except Exception as e:  # report and go on with the next member
             print(f"NA\t{key}\t{str(e).splitlines()[0]}", flush=True)
 
@@ -93,6 +124,9 @@ def main():
     ap.add_argument("--min-time", type=float, default=3.0)
     ap.add_argument("--min-iters", type=int, default=3)
     ap.add_argument("--max-iters", type=int, default=1000)
+    ap.add_argument("--parts", action="store_true",
+                    help="also time the step's parts apart (PART lines: zero_grad, forward + loss, "
+                         "backward, optimiser step)")
     run(ap.parse_args())
 
 

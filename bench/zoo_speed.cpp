@@ -18,7 +18,7 @@
 #include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/zoo/registry.h"
-#include "gradgate/openmp_policy.h"
+#include "gradgate/process_policy.h"
 #include "bench_util.h"
 #include "gradgate/parallel.h"
 
@@ -27,7 +27,7 @@ namespace po = boost::program_options;
 using gradgate::bench::one_line;
 
 int main(int argc, char** argv) {
-  gradgate::relaunch_with_passive_openmp(argv);
+  gradgate::prepare_process(argv);
   std::string members_arg, presets_arg, batches_arg, config_dir;
   int threads = 2, warmup = 2, min_iters = 3, max_iters = 1000;
   double min_time = 2.0;

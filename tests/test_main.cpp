@@ -1,11 +1,11 @@
-// The test binary's main: the same OpenMP wait policy as the tools (openmp_policy.h), so
-// the suite is not slowed 10x by spinning threads when both cores are busy.
+// The test binary's main: the same process set-up as the tools (process_policy.h: passive
+// OpenMP waits, freed memory kept), so the suite is not slowed 10x by spinning threads.
 #include <gtest/gtest.h>
 
-#include "gradgate/openmp_policy.h"
+#include "gradgate/process_policy.h"
 
 int main(int argc, char** argv) {
-  gradgate::relaunch_with_passive_openmp(argv);
+  gradgate::prepare_process(argv);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

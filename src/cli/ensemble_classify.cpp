@@ -7,14 +7,14 @@
 #include "gradgate/classify.h"
 #include "gradgate/cli_common.h"
 #include "gradgate/error.h"
-#include "gradgate/openmp_policy.h"
+#include "gradgate/process_policy.h"
 #include "gradgate/task.h"
 
 namespace po = boost::program_options;
 using namespace gradgate;
 
 int main(int argc, char** argv) {
-  relaunch_with_passive_openmp(argv);
+  prepare_process(argv);
   ClassifyRequest rq;
   std::string members, models, config_dir, out, segmenter, atlas;
   bool no_overlays = false, no_montage = false, no_progress = false, require_trained = false;

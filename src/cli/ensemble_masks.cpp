@@ -21,7 +21,7 @@
 #include "gradgate/lung_mask_train.h"
 #include "gradgate/lung_segmenter.h"
 #include "gradgate/lung_unet.h"
-#include "gradgate/openmp_policy.h"
+#include "gradgate/process_policy.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -60,7 +60,7 @@ void print_dice(const std::string& title, const std::map<std::string, DiceSummar
 }  // namespace
 
 int main(int argc, char** argv) {
-  gradgate::relaunch_with_passive_openmp(argv);
+  gradgate::prepare_process(argv);
   po::options_description common("common options");
   common.add_options()
       ("help,h", "show this help")

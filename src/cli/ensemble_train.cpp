@@ -11,7 +11,7 @@
 
 #include "gradgate/cli_common.h"
 #include "gradgate/error.h"
-#include "gradgate/openmp_policy.h"
+#include "gradgate/process_policy.h"
 #include "gradgate/train.h"
 
 namespace po = boost::program_options;
@@ -97,7 +97,7 @@ int run_import(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  relaunch_with_passive_openmp(argv);
+  prepare_process(argv);
   try {
     if (argc > 1 && std::string(argv[1]) == "import") return run_import(argc - 1, argv + 1);
 

@@ -1,0 +1,36 @@
+#include "gradgate/process_policy.h"
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include <malloc.h>
+#include <unistd.h>
+
+namespace gradgate {
+namespace {
+
+void relaunch_with_passive_openmp(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY")) return;
+  setenv("OMP_WAIT_POLICY", "passive", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
+}
+
+void keep_freed_memory() {
+  const char* v = std::getenv("GRADGATE_MALLOC");
+  if (v && std::strcmp(v, "default") == 0) return;
+  // mallopt returns 0 when it refuses a value; each setting helps on its own, so a refusal
+  // just leaves that one at glibc's default.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  mallopt(M_ARENA_MAX, 1);
+}
+
+}  // namespace
+
+void prepare_process(char** argv) {
+  relaunch_with_passive_openmp(argv);
+  keep_freed_memory();
+}
+
+}  // namespace gradgate
