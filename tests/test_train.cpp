@@ -388,6 +388,60 @@ TEST(Train, KeepsFinishedMembersOfTheManifest) {
   EXPECT_FALSE(fourth.members[1].kept);
 }
 
+// Each member of the earlier manifest is judged on its own: one whose weights file was deleted
+// or changed is trained again, the others are kept.
+TEST(Train, KeepsEachMemberWhoseWeightsAreIntact) {
+  TempDir tmp;
+  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  auto o = quick(1);
+  o.max_train_batches = 2;
+  o.members = {"darknet19", "squeezenet"};
+  const fs::path out = tmp / "models";
+  train_ensemble(task, phantoms(), o, out);
+  const auto mm = load_models_manifest(out);
+  ASSERT_EQ(mm.members.at(0).weights_hash, "fnv1a64:" + fnv1a_file(out / "darknet19.pt"));
+  const std::string darknet = slurp(out / "darknet19.pt");
+
+  fs::remove_all(out / "checkpoints");
+  fs::remove(out / "squeezenet.pt");
+  const auto second = train_ensemble(task, phantoms(), o, out);
+  EXPECT_TRUE(second.members[0].kept) << "darknet19 retrained because squeezenet.pt was missing";
+  EXPECT_FALSE(second.members[1].kept);
+  EXPECT_TRUE(fs::exists(out / "squeezenet.pt"));
+  EXPECT_EQ(slurp(out / "darknet19.pt"), darknet);
+
+  // darknet19.pt overwritten by something else (same size, other bytes): not kept.
+  fs::remove_all(out / "checkpoints");
+  std::string other = darknet;
+  other[other.size() / 2] ^= 0x5a;
+  std::ofstream(out / "darknet19.pt", std::ios::binary) << other;
+  const auto third = train_ensemble(task, phantoms(), o, out);
+  EXPECT_FALSE(third.members[0].kept) << "a changed weights file was kept";
+  EXPECT_TRUE(third.members[1].kept);
+}
+
+// A checkpoint written with other settings stops the run before any member trains, naming it.
+TEST(Train, CheckpointOfOtherSettingsStopsBeforeTraining) {
+  TempDir tmp;
+  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  auto o = quick(1);
+  o.max_train_batches = 2;
+  const fs::path out = tmp / "models";
+  train_ensemble(task, phantoms(), o, out);  // darknet19 and its checkpoint
+  ASSERT_TRUE(fs::exists(out / "checkpoints" / "darknet19.ckpt"));
+  o.members = {"squeezenet", "darknet19"};    // one after another: squeezenet would go first
+  o.member_lr = {{"darknet19", 1e-2}};
+  try {
+    train_ensemble(task, phantoms(), o, out);
+    ADD_FAILURE() << "no error for a checkpoint of other settings";
+  } catch (const ModelError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("darknet19.ckpt"), std::string::npos) << what;
+    EXPECT_NE(what.find("other settings"), std::string::npos) << what;
+  }
+  EXPECT_FALSE(fs::exists(out / "checkpoints" / "squeezenet.ckpt")) << "squeezenet trained before the error";
+}
+
 TEST(Train, MemberLrNamesAMemberOfTheRun) {
   TempDir tmp;
   const TaskSpec task = resolve_task(write_task(tmp.path()).string());

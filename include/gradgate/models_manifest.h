@@ -29,6 +29,7 @@ struct ModelEntry {
   int best_epoch = 0;               // 1-based epoch whose weights were kept; 0 for imports
   std::optional<double> lr;         // peak learning rate it was trained with
   std::optional<double> train_seconds;  // training time, summed over resumed sessions
+  std::string weights_hash;         // "fnv1a64:<hex>" of `file` as written; empty in older manifests
 };
 
 struct ModelsManifest {
@@ -50,10 +51,17 @@ struct ModelsManifest {
   const ModelEntry& member(const std::string& name) const;
 };
 
+enum class WeightFiles {
+  must_exist,    // a listed weights file that does not exist is an error (ensemble-classify)
+  may_be_missing  // ensemble-train reading its earlier run: each member is judged on its own
+};
+
 // Reads and validates <dir>/manifest.yaml (or the file itself when `dir_or_file` is a file).
 // Throws ConfigError naming the file and the key (e.g. `members[2].input_side`) and what was
-// expected; a listed weights file that does not exist is an error naming it.
-ModelsManifest load_models_manifest(const std::filesystem::path& dir_or_file);
+// expected; with WeightFiles::must_exist, a listed weights file that does not exist is an
+// error naming it.
+ModelsManifest load_models_manifest(const std::filesystem::path& dir_or_file,
+                                    WeightFiles weights = WeightFiles::must_exist);
 
 // Writes `manifest` to <dir>/manifest.yaml atomically (temp file, then rename). Member files
 // are written relative to `dir`.

@@ -104,9 +104,7 @@ void save_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Mo
   fs::rename(tmp, path);
 }
 
-bool load_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Module& model,
-                     std::vector<torch::Tensor>& best, torch::optim::Optimizer& opt, State& st) {
-  if (!fs::exists(path)) return false;
+torch::serialize::InputArchive read_checkpoint(const fs::path& path, const std::string& tag) {
   torch::serialize::InputArchive a;
   try {
     a.load_from(path.string());
@@ -121,6 +119,13 @@ bool load_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Mo
                      " was written by a run with other settings; rerun with the same command, "
                      "or use --restart (or delete it) to start again.\n  checkpoint: " +
                      v.toStringRef() + "\n  this run:   " + tag);
+  return a;
+}
+
+bool load_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Module& model,
+                     std::vector<torch::Tensor>& best, torch::optim::Optimizer& opt, State& st) {
+  if (!fs::exists(path)) return false;
+  torch::serialize::InputArchive a = read_checkpoint(path, tag);
   torch::serialize::InputArchive m, b, o;
   a.read("model", m);
   model.load(m);
@@ -159,6 +164,10 @@ bool load_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Mo
 }
 
 }  // namespace
+
+void check_checkpoint(const fs::path& path, const std::string& tag) {
+  if (fs::exists(path)) read_checkpoint(path, tag);
+}
 
 Member build_member(const std::string& name, const PresetInfo& preset, int64_t classes,
                     const fs::path& init, uint64_t seed, std::string* log) {

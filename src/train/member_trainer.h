@@ -56,4 +56,8 @@ std::vector<float> predict(const Member& member, Feeder& feeder, int batch,
 
 std::filesystem::path checkpoint_path(const std::filesystem::path& out, const std::string& member);
 
+// Throws ModelError naming the checkpoint when it exists but cannot be read or was written
+// with other settings than `tag`; train_ensemble calls it for every member before any trains.
+void check_checkpoint(const std::filesystem::path& path, const std::string& tag);
+
 }  // namespace gradgate::train_detail

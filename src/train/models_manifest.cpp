@@ -84,7 +84,7 @@ std::array<float, 3> triple(const Reader& r, const YAML::Node& n, const std::str
 
 }  // namespace
 
-ModelsManifest load_models_manifest(const fs::path& dir_or_file) {
+ModelsManifest load_models_manifest(const fs::path& dir_or_file, WeightFiles weights) {
   const fs::path file = fs::is_directory(dir_or_file) ? dir_or_file / "manifest.yaml" : dir_or_file;
   if (!fs::exists(file)) throw ConfigError(file.string() + ": models manifest not found");
   YAML::Node root;
@@ -134,7 +134,7 @@ ModelsManifest load_models_manifest(const fs::path& dir_or_file) {
     const YAML::Node n = members[i];
     if (!n.IsMap()) r.fail(p, "expected a mapping");
     r.known_keys(n, {"name", "preset", "input_side", "width", "file", "normalization", "epochs",
-                     "best_epoch", "val", "test", "lr", "train_seconds"}, p);
+                     "best_epoch", "val", "test", "lr", "train_seconds", "weights_hash"}, p);
     ModelEntry e;
     e.name = r.get<std::string>(n, "name", p + ".name", "a string");
     try {
@@ -149,7 +149,9 @@ ModelsManifest load_models_manifest(const fs::path& dir_or_file) {
     if (!(e.width > 0.0 && e.width <= 4.0)) r.fail(p + ".width", "expected a number in (0, 4]");
     const auto rel = r.get<std::string>(n, "file", p + ".file", "a file name");
     e.file = fs::path(rel).is_absolute() ? fs::path(rel) : dir / rel;
-    if (!fs::exists(e.file)) r.fail(p + ".file", "weights file " + e.file.string() + " does not exist");
+    if (weights == WeightFiles::must_exist && !fs::exists(e.file))
+      r.fail(p + ".file", "weights file " + e.file.string() + " does not exist");
+    if (n["weights_hash"]) e.weights_hash = r.as<std::string>(n["weights_hash"], p + ".weights_hash", "a string");
     if (auto norm = n["normalization"]) {
       e.mean = triple(r, r.need(norm, "mean", p + ".normalization.mean"), p + ".normalization.mean");
       e.std = triple(r, r.need(norm, "std", p + ".normalization.std"), p + ".normalization.std");
@@ -225,6 +227,7 @@ void save_models_manifest(const ModelsManifest& m, const fs::path& dir) {
     y << YAML::Key << "width" << YAML::Value << e.width;
     const fs::path rel = e.file.is_absolute() ? e.file.lexically_relative(dir) : e.file;
     y << YAML::Key << "file" << YAML::Value << (rel.empty() ? e.file : rel).string();
+    if (!e.weights_hash.empty()) y << YAML::Key << "weights_hash" << YAML::Value << e.weights_hash;
     y << YAML::Key << "normalization" << YAML::Value << YAML::BeginMap;
     y << YAML::Key << "mean" << YAML::Value << YAML::Flow
       << std::vector<float>(e.mean.begin(), e.mean.end());

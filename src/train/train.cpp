@@ -157,8 +157,8 @@ bool same_number(double a, double b) { return std::abs(a - b) <= 1e-5 * std::max
 
 // The entry of `old` (the output folder's earlier manifest) for `member`, when that member
 // was trained exactly as this run would train it: same task and classes, data, seed,
-// settings, preset, size and learning rate, its weights at out/<member>.pt. Such a member is
-// kept as it is instead of being trained again, so a models folder can gain a member (or
+// settings, preset, size and learning rate, its weights at out/<member>.pt, present and with
+// the hash the manifest recorded. Such a member is kept as it is instead of being trained again, so a models folder can gain a member (or
 // lose its checkpoints) without retraining the others. `why` says what differed.
 std::optional<ModelEntry> keepable(const ModelsManifest& old, const std::string& member,
                                    const PresetInfo& p, const TrainOptions& o, const TaskSpec& task,
@@ -171,9 +171,9 @@ std::optional<ModelEntry> keepable(const ModelsManifest& old, const std::string&
   for (const auto& m : old.members)
     if (m.name == member) e = &m;
   if (!e) return no("");
-  if (old.task != task.name || old.classes != task.classes) return no("another task");
-  if (old.data_hash != hash) return no("other data (hash " + old.data_hash + ")");
-  if (old.seed != o.seed) return no("seed " + std::to_string(old.seed));
+  if (old.task != task.name || old.classes != task.classes) return no("trained for another task");
+  if (old.data_hash != hash) return no("trained on other data (hash " + old.data_hash + ")");
+  if (old.seed != o.seed) return no("trained with seed " + std::to_string(old.seed));
   auto ours = training_settings(o);
   std::string old_lr;  // the run's --lr as the manifest recorded it
   for (const auto& [k, v] : old.training) {
@@ -182,18 +182,22 @@ std::optional<ModelEntry> keepable(const ModelsManifest& old, const std::string&
       continue;
     }
     auto it = std::find_if(ours.begin(), ours.end(), [&](const auto& kv) { return kv.first == k; });
-    if (it == ours.end() || it->second != v) return no("training setting " + k + "=" + v);
+    if (it == ours.end() || it->second != v) return no("trained with " + k + "=" + v);
   }
-  if (old.training.size() != ours.size()) return no("other training settings");
+  if (old.training.size() != ours.size()) return no("trained with other settings");
   const double lr = e->lr ? *e->lr : std::strtod(old_lr.c_str(), nullptr);
-  if (!same_number(lr, lr_of(o, member))) return no("learning rate " + num(lr));
+  if (!same_number(lr, lr_of(o, member))) return no("trained with learning rate " + num(lr));
   if (e->preset != o.preset || e->input_side != p.input_side || !same_number(e->width, p.width))
-    return no("preset " + e->preset);
+    return no("trained at preset " + e->preset);
   if (e->epochs < 1) return no("not trained here");
   // The new manifest lists out/<member>.pt: an entry pointing elsewhere is not this folder's.
   if (fs::absolute(e->file).lexically_normal() != fs::absolute(out / (member + ".pt")).lexically_normal())
-    return no("weights in " + e->file.string());
-  return *e;  // load_models_manifest already required the file to exist
+    return no("its weights are in " + e->file.string());
+  if (!fs::exists(e->file)) return no("its weights file " + e->file.string() + " is missing");
+  // Manifests from before weights_hash was recorded are trusted on the file's existence.
+  if (!e->weights_hash.empty() && e->weights_hash != "fnv1a64:" + fnv1a_file(e->file))
+    return no("its weights file " + e->file.string() + " changed since (hash)");
+  return *e;
 }
 
 }  // namespace
@@ -233,12 +237,12 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
                 " member(s) at a time, " + std::to_string(parallel > 1 ? 1 : threads) +
                 " thread(s) each");
   // An earlier manifest in the output folder: its members trained as this run would train
-  // them are kept (see keepable). One that cannot be read (a listed weights file deleted, say)
-  // keeps nothing, and the run says why.
+  // them, whose weights files are there and unchanged, are kept (see keepable). A manifest
+  // that cannot be read keeps nothing, and the run says why.
   std::optional<ModelsManifest> old;
   if (opt.resume && fs::exists(out / "manifest.yaml")) {
     try {
-      old = load_models_manifest(out);
+      old = load_models_manifest(out, WeightFiles::may_be_missing);
     } catch (const Error& e) {
       progress.note("not keeping any member of " + (out / "manifest.yaml").string() + ": " + e.what());
     }
@@ -258,6 +262,8 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     j.members_after = parallel > 1 ? 0 : n_members - i - 1;
     j.lr = lr_of(opt, j.name);
     j.config_tag = tag_of(j.name, j.preset, opt, j.lr, hash);
+    // A checkpoint of other settings stops the run here, not after the members before it.
+    check_checkpoint(checkpoint_path(out, j.name), j.config_tag);
     // A checkpoint, when there is one, knows more (history, seconds): it wins.
     if (old && !fs::exists(checkpoint_path(out, j.name))) {
       std::string why;
@@ -266,8 +272,8 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
         progress.note(j.name + ": kept from " + (out / "manifest.yaml").string() +
                       " (trained with the same data and settings; --restart trains it again)");
       else if (!why.empty())
-        progress.note(j.name + ": in " + (out / "manifest.yaml").string() + " but trained with " +
-                      why + "; training it again");
+        progress.note(j.name + ": in " + (out / "manifest.yaml").string() + " but " + why +
+                      "; training it again");
     }
   }
   if (parallel == 1) {
@@ -333,6 +339,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     e.test_recall = s.test.recall;
     e.lr = jobs[i].lr;
     if (s.train_seconds > 0) e.train_seconds = s.train_seconds;
+    e.weights_hash = "fnv1a64:" + fnv1a_file(e.file);
     mm.members.push_back(e);
   }
   save_models_manifest(mm, out);
@@ -381,6 +388,7 @@ fs::path import_members(const TaskSpec& task, const fs::path& from, const Import
     e.input_side = p.input_side;
     e.width = p.width;
     e.file = out / (name + ".pt");
+    e.weights_hash = "fnv1a64:" + fnv1a_file(e.file);
     e.mean = norm.mean;
     e.std = norm.std;
     mm.members.push_back(e);
