@@ -259,7 +259,6 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     j.intra_threads = parallel > 1 ? 1 : threads;
     j.parallel_load = parallel == 1;
     j.cache_bytes = cache_total / parallel;  // members running at once share the bound
-    j.members_after = parallel > 1 ? 0 : n_members - i - 1;
     j.lr = lr_of(opt, j.name);
     j.config_tag = tag_of(j.name, j.preset, opt, j.lr, hash);
     // A checkpoint of other settings stops the run here, not after the members before it.
@@ -276,6 +275,12 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
                       "; training it again");
     }
   }
+  // One after another: the time left of a member includes the members still to train after
+  // it (kept members are only evaluated and do not count; one whose checkpoint says
+  // finished still does: an over-estimate).
+  if (parallel == 1)
+    for (int i = n_members - 2; i >= 0; --i)
+      jobs[i].members_after = jobs[i + 1].members_after + (jobs[i + 1].keep ? 0 : 1);
   if (parallel == 1) {
     for (int i = 0; i < n_members; ++i) outcomes[i] = train_member(jobs[i], td, opt, out, progress);
   } else {
