@@ -335,14 +335,21 @@ TEST(Train, ResumesAfterKill) {
   EXPECT_LE(sorted.size(), 5u) << text;
 }
 
+// The set-up of the tests that train the phantom task more than once into one folder: one
+// epoch of two batches.
+struct RepeatedRuns {
+  TempDir tmp;
+  TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  TrainOptions o = quick(1);
+  fs::path out = tmp / "models";
+  RepeatedRuns() { o.max_train_batches = 2; }
+};
+
 // A member the output folder's manifest already lists, trained with the same data and
 // settings, is kept as it is (no checkpoint needed); another learning rate trains it again.
 TEST(Train, KeepsFinishedMembersOfTheManifest) {
-  TempDir tmp;
-  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
-  auto o = quick(1);
-  o.max_train_batches = 2;
-  const fs::path out = tmp / "models";
+  RepeatedRuns r;
+  auto& [tmp, task, o, out] = r;
   const auto first = train_ensemble(task, phantoms(), o, out);
   const std::string weights = slurp(out / "darknet19.pt");
   ASSERT_NEAR(*load_models_manifest(out).members.at(0).lr, 3e-3, 1e-12);
@@ -391,12 +398,9 @@ TEST(Train, KeepsFinishedMembersOfTheManifest) {
 // Each member of the earlier manifest is judged on its own: one whose weights file was deleted
 // or changed is trained again, the others are kept.
 TEST(Train, KeepsEachMemberWhoseWeightsAreIntact) {
-  TempDir tmp;
-  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
-  auto o = quick(1);
-  o.max_train_batches = 2;
+  RepeatedRuns r;
+  auto& [tmp, task, o, out] = r;
   o.members = {"darknet19", "squeezenet"};
-  const fs::path out = tmp / "models";
   train_ensemble(task, phantoms(), o, out);
   const auto mm = load_models_manifest(out);
   ASSERT_EQ(mm.members.at(0).weights_hash, "fnv1a64:" + fnv1a_file(out / "darknet19.pt"));
@@ -422,11 +426,8 @@ TEST(Train, KeepsEachMemberWhoseWeightsAreIntact) {
 
 // A checkpoint written with other settings stops the run before any member trains, naming it.
 TEST(Train, CheckpointOfOtherSettingsStopsBeforeTraining) {
-  TempDir tmp;
-  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
-  auto o = quick(1);
-  o.max_train_batches = 2;
-  const fs::path out = tmp / "models";
+  RepeatedRuns r;
+  auto& [tmp, task, o, out] = r;
   train_ensemble(task, phantoms(), o, out);  // darknet19 and its checkpoint
   ASSERT_TRUE(fs::exists(out / "checkpoints" / "darknet19.ckpt"));
   o.members = {"squeezenet", "darknet19"};    // one after another: squeezenet would go first
