@@ -1,6 +1,7 @@
 // The models folders committed under models/<task>/ (written by ensemble-train): each
 // manifest loads, names its task and the task's classes, and every member's weights load
-// strictly into the member built at the manifest's size and give finite logits. A folder
+// strictly into the member built at the manifest's size and give finite logits; a member whose
+// manifest records its weights' hash has those weights. A folder
 // that a later change to the zoo or the manifest format broke fails here, not in a user's run.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -38,6 +39,8 @@ TEST(CommittedModels, EveryManifestAndMemberLoads) {
       mo.width = e.width;
       mo.input_side = e.input_side;
       Member m = make_member(e.name, mo);
+      if (!e.weights_hash.empty())
+        EXPECT_EQ(e.weights_hash, "fnv1a64:" + fnv1a_file(e.file)) << "the weights differ from those the manifest lists";
       train_detail::load_weights(*m, e.file, /*transfer=*/false);
       m->eval();
       const auto logits = m->forward(torch::zeros({1, 3, e.input_side, e.input_side}));
