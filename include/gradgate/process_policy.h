@@ -14,7 +14,7 @@
 //    every step: alexnet at full width spent 5 of 13 s in the kernel (1.34 M page faults in
 //    7 steps). Freed memory is therefore kept for reuse: no mmap threshold below 1 GiB, no
 //    trimming, one arena for all threads (tensor allocations are few and large, so the
-//    shared lock costs nothing measurable). Measured in bench/README.md ("allocator").
+//    shared lock costs nothing measurable). Measured in bench/README.md ("The allocator").
 //    GRADGATE_MALLOC=default keeps glibc's defaults (for A/B runs).
 namespace gradgate {
 

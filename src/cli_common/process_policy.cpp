@@ -19,8 +19,9 @@ void relaunch_with_passive_openmp(char** argv) {
 void keep_freed_memory() {
   const char* v = std::getenv("GRADGATE_MALLOC");
   if (v && std::strcmp(v, "default") == 0) return;
-  // mallopt returns 0 when it refuses a value; each setting helps on its own, so a refusal
-  // just leaves that one at glibc's default.
+  // The threshold and the trim setting only help together (bench/README.md, "The
+  // allocator"). mallopt returns 0 when it refuses a value: the process then runs as with
+  // glibc's defaults, slower but correct, so a refusal is not an error.
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
   mallopt(M_ARENA_MAX, 1);
