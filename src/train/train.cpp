@@ -275,13 +275,12 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
                       "; training it again");
     }
   }
-  // One after another: the time left of a member includes the members still to train after
-  // it (kept members are only evaluated and do not count; one whose checkpoint says
-  // finished still does: an over-estimate).
-  if (parallel == 1)
+  if (parallel == 1) {
+    // One after another: the time left of a member includes the members still to train after
+    // it (kept members are only evaluated and do not count; one whose checkpoint says
+    // finished still does: an over-estimate).
     for (int i = n_members - 2; i >= 0; --i)
       jobs[i].members_after = jobs[i + 1].members_after + (jobs[i + 1].keep ? 0 : 1);
-  if (parallel == 1) {
     for (int i = 0; i < n_members; ++i) outcomes[i] = train_member(jobs[i], td, opt, out, progress);
   } else {
     // One arena slot per member at a time; each member uses one torch thread, so the
