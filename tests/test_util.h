@@ -55,7 +55,7 @@ inline std::optional<fs::path> python_refs_dir() {
   return p;
 }
 
-inline fs::path source_dir() { return fs::path(GRADGATE_SOURCE_DIR); }
+inline fs::path source_dir() { return ::gradgate::source_tree_dir(); }
 
 // A member's size preset (input side, width) from the shipped config/networks.yaml, the one
 // place the presets are written down; read once per test process.

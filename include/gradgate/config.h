@@ -16,6 +16,8 @@ namespace gradgate {
 
 // ---- where the configuration lives ----
 
+// The source tree this build came from (its config/, models/ and masks/).
+std::filesystem::path source_tree_dir();
 // GRADGATE_CONFIG_DIR when set (and non-empty), else <source tree>/config.
 std::filesystem::path default_config_dir();
 // `option` when non-empty (a CLI's --config-dir), else default_config_dir().

@@ -6,9 +6,11 @@ namespace gradgate {
 
 namespace fs = std::filesystem;
 
+fs::path source_tree_dir() { return fs::path(GRADGATE_SOURCE_DIR); }
+
 fs::path default_config_dir() {
   if (const char* env = std::getenv("GRADGATE_CONFIG_DIR"); env && *env) return fs::path(env);
-  return fs::path(GRADGATE_SOURCE_DIR) / "config";
+  return source_tree_dir() / "config";
 }
 
 fs::path resolve_config_dir(const fs::path& option) {

@@ -1,6 +1,7 @@
 // LungMaskProvider: mask file, else segmenter, else atlas.
 #include <opencv2/imgproc.hpp>
 
+#include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/lung_atlas.h"
 #include "gradgate/lung_mask.h"
@@ -21,8 +22,8 @@ const char* to_string(LungMask::Source source) {
 
 LungMaskProviderOptions default_lung_mask_options() {
   LungMaskProviderOptions o;
-  o.segmenter_weights = std::filesystem::path(GRADGATE_SOURCE_DIR) / "models" / "lung_unet" / "lung_unet.pt";
-  o.atlas = std::filesystem::path(GRADGATE_SOURCE_DIR) / "masks" / "lung_atlas.png";
+  o.segmenter_weights = source_tree_dir() / "models" / "lung_unet" / "lung_unet.pt";
+  o.atlas = source_tree_dir() / "masks" / "lung_atlas.png";
   return o;
 }
 
