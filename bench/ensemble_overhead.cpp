@@ -68,9 +68,8 @@ int main(int argc, char** argv) {
 
     EnsembleOptions eo;
     eo.classes = task.task.classes;
-    eo.normalization = nets.normalization;
     for (const auto& name : members.empty() ? task.ensemble.members : split_list(members))
-      eo.members.push_back({name, nets.preset(name, preset), {}});
+      eo.members.push_back({card_from_networks(name, preset, nets), {}});
     eo.keep_maps = false;  // the report's drawing is not part of the gate's cost
     configure_threads(threads, 0);
     Ensemble ens(eo);

@@ -7,6 +7,8 @@
 #include "gradgate/ensemble.h"
 #include "gradgate/image.h"
 #include "gradgate/phantom.h"
+#include "gradgate/zoo/registry.h"
+#include "gradgate/zoo/weights.h"
 #include "test_util.h"
 
 using namespace gradgate;
@@ -92,6 +94,53 @@ TEST(Classify, UnknownTaskAndMissingInputAreErrors) {
   }
 }
 
+// A member at 64 px and width 1/8 with the default (ImageNet) normalisation.
+static MemberCard tiny_card(const std::string& name) {
+  MemberCard c;
+  c.member = name;
+  c.preset = "tiny";
+  c.input_side = 64;
+  c.width = 0.125;
+  c.feature_layer = member_info(name).feature_layer;
+  return c;
+}
+
+// Each member's input is normalised with its own card: the same weights at the same side
+// give other probabilities under another normalisation, and the same under the same one.
+TEST(Ensemble, EachMemberGetsItsOwnNormalisation) {
+  gradgate::testing::TempDir tmp;
+  std::vector<cv::Mat> grays;
+  std::vector<LungMask> masks;
+  phantom_batch({{96, "viral", false, 4}, {80, "normal", false, 5}}, &grays, &masks);
+  torch::manual_seed(9);
+  Member net = make_member("resnet18", {2, 0.125, 64});
+  save_state_dict(*net, (tmp / "w.pt").string());
+  EnsembleOptions eo;
+  eo.classes = {"normal", "pneumonia"};
+  eo.mode = RunMode::Serial;
+  MemberCard other = tiny_card("resnet18");
+  other.normalization.mean = {0.1f, 0.1f, 0.1f};
+  other.normalization.std = {0.5f, 0.5f, 0.5f};
+  eo.members = {{tiny_card("resnet18"), tmp / "w.pt"}, {other, tmp / "w.pt"}, {tiny_card("resnet18"), tmp / "w.pt"}};
+  Ensemble ens(eo);
+  const auto p = ens.forward_only(grays);  // [member][image][class]
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0], p[2]);  // same card, same weights: the same numbers
+  double diff = 0;
+  for (size_t i = 0; i < grays.size(); ++i)
+    for (size_t k = 0; k < 2; ++k) diff = std::max(diff, std::abs(p[0][i][k] - p[1][i][k]));
+  EXPECT_GT(diff, 1e-6) << "member 1 was not fed its own normalisation";
+  // The gated path (classify) prepares inputs the same way.
+  const auto out = ens.classify(grays, masks);
+  ASSERT_EQ(out.size(), grays.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    for (size_t k = 0; k < 2; ++k) {
+      EXPECT_NEAR(out[i].members[0].probs[k], p[0][i][k], 1e-5);
+      EXPECT_NEAR(out[i].members[1].probs[k], p[1][i][k], 1e-5);
+    }
+  }
+}
+
 TEST(Ensemble, ParallelEqualsSerialOnPhantoms) {
   std::vector<cv::Mat> grays;
   std::vector<LungMask> masks;
@@ -99,7 +148,7 @@ TEST(Ensemble, ParallelEqualsSerialOnPhantoms) {
   EnsembleOptions eo;
   eo.classes = {"normal", "pneumonia"};
   for (const char* name : {"resnet18", "mobilenetv2", "darknet19"})
-    eo.members.push_back({name, {64, 0.125}, {}});
+    eo.members.push_back({tiny_card(name), {}});
   eo.gate.quorum = 1;
   eo.gate.tau = 0.2;
   torch::manual_seed(5);
@@ -130,7 +179,7 @@ TEST(Ensemble, GridSharesEqualFullResolutionShares) {
   EnsembleOptions eo;
   eo.classes = {"normal", "pneumonia"};
   for (const char* name : {"resnet18", "squeezenet", "darknet19"})
-    eo.members.push_back({name, {64, 0.125}, {}});
+    eo.members.push_back({tiny_card(name), {}});
   eo.gate.quorum = 1;
   torch::manual_seed(3);
   Ensemble ens(eo);

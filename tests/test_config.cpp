@@ -7,7 +7,7 @@
 
 #include "gradgate/config.h"
 #include "gradgate/error.h"
-#include "gradgate/zoo/registry.h"
+#include "gradgate/zoo/member_info.h"
 #include "test_util.h"
 
 using namespace gradgate;
@@ -274,23 +274,46 @@ TEST(Config, ShippedDefaultLoads) {
   EXPECT_EQ(g.output.format, "csv");
 }
 
-// networks.yaml repeats the registry's table; a mismatch names the member and the field.
-TEST(Config, NetworksYamlAgreesWithRegistry) {
+// networks.yaml holds the presets of exactly the registry's members; the full preset is the
+// published architecture (the registry's native side, width 1).
+TEST(Config, EveryRegistryMemberHasEveryPreset) {
   const NetworksConfig cfg = load_networks_config(shipped_config() / "networks.yaml");
-  const auto& infos = member_infos();
-  ASSERT_EQ(cfg.networks.size(), infos.size()) << "networks.yaml lists " << cfg.networks.size()
-                                               << " networks, the registry " << infos.size();
-  for (std::size_t i = 0; i < infos.size(); ++i) {
-    const MemberInfo& r = infos[i];
-    const NetworkConfig& y = cfg.networks[i];
-    EXPECT_EQ(y.name, r.name) << "networks.yaml entry " << i << ": name differs from the registry";
-    EXPECT_EQ(y.family, r.family) << r.name << ": field 'family' differs (networks.yaml vs registry.cpp)";
-    EXPECT_EQ(y.torchvision, r.torchvision) << r.name << ": field 'torchvision' differs (networks.yaml vs registry.cpp)";
-    EXPECT_EQ(y.native_side, r.native_side) << r.name << ": field 'native_side' differs (networks.yaml vs registry.cpp)";
-    EXPECT_EQ(y.feature_layer, r.feature_layer) << r.name << ": field 'feature_layer' differs (networks.yaml vs registry.cpp)";
-    EXPECT_EQ(y.matlab_layer, r.matlab_layer) << r.name << ": field 'matlab_layer' differs (networks.yaml vs registry.cpp)";
-    EXPECT_EQ(y.presets.at("full").input_side, r.native_side) << r.name << ": preset full must use the native side";
-    EXPECT_DOUBLE_EQ(y.presets.at("full").width, 1.0) << r.name << ": preset full must have width 1";
+  EXPECT_EQ(cfg.networks.size(), member_infos().size());
+  for (const MemberInfo& r : member_infos()) {
+    SCOPED_TRACE(r.name);
+    for (const auto& preset : preset_names()) {
+      const PresetSpec p = cfg.preset(r.name, preset);
+      EXPECT_GE(p.input_side, 32) << preset;
+      EXPECT_GT(p.width, 0.0) << preset;
+    }
+    EXPECT_EQ(cfg.preset(r.name, "full").input_side, r.native_side) << "preset full must use the native side";
+    EXPECT_DOUBLE_EQ(cfg.preset(r.name, "full").width, 1.0) << "preset full must have width 1";
+  }
+}
+
+// A member of the registry left out of networks.yaml is named; so is a member's identity
+// written into the file (family, feature_layer, ...: the registry's, not the file's).
+TEST(Config, NetworksYamlMissingMemberOrIdentityKeyIsNamed) {
+  TempDir dir;
+  const std::string shipped = read(shipped_config() / "networks.yaml");
+  const std::string entry = "  - name: darknet53\n";
+  const auto at = shipped.find(entry);
+  ASSERT_NE(at, std::string::npos);
+  write(dir / "networks.yaml", shipped.substr(0, at));  // darknet53 is the last entry
+  try {
+    load_networks_config(dir / "networks.yaml");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_CONTAINS(e.what(), "networks.yaml");
+    EXPECT_CONTAINS(e.what(), "darknet53");
+    EXPECT_CONTAINS(e.what(), "no presets");
+  }
+  write(dir / "networks.yaml", replace(shipped, "  - name: alexnet\n", "  - name: alexnet\n    feature_layer: features.11\n"));
+  try {
+    load_networks_config(dir / "networks.yaml");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_CONTAINS(e.what(), "feature_layer");
   }
 }
 

@@ -16,7 +16,13 @@
 #include <sstream>
 #include <thread>
 
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include "gradgate/error.h"
+#include "gradgate/image.h"
+#include "gradgate/member_card.h"
+#include "gradgate/preprocess.h"
 #include "gradgate/models_manifest.h"
 #include "gradgate/phantom.h"
 #include "gradgate/train.h"
@@ -24,6 +30,7 @@
 #include "gradgate/zoo/registry.h"
 #include "test_util.h"
 #include "train/compat.h"
+#include "train/train_data.h"
 
 using namespace gradgate;
 using gradgate::testing::TempDir;
@@ -179,8 +186,79 @@ TEST(Train, LearnsPhantomsAndWritesManifest) {
   EXPECT_NEAR(*mm.ensemble_test_accuracy, s.ensemble_test.accuracy, 1e-5);
   EXPECT_EQ(mm.data_hash, "fnv1a64:" + fnv1a_file(phantoms() / "manifest.csv"));
   EXPECT_EQ(mm.seed, 1u);
-  EXPECT_FLOAT_EQ(e.std[2], 0.225f);
+  EXPECT_FLOAT_EQ(e.normalization.std[2], 0.225f);
   EXPECT_FALSE(weights_of(e.file, 2).empty());
+}
+
+// One network-input contract: an image fed through training (Feeder, augmentation off) is
+// the tensor inference makes of it (preprocess with the member's card), bit for bit, for an
+// image that shrinks on both axes and for one that enlarges an axis; from disk and from the
+// feeder's cache alike.
+TEST(TrainInput, FeederWithoutAugmentationEqualsInferencePreprocess) {
+  TempDir tmp;
+  std::vector<train_detail::Item> items;
+  std::vector<cv::Mat> grays;
+  for (const cv::Size size : {cv::Size(300, 200), cv::Size(300, 100), cv::Size(90, 70)}) {
+    cv::Mat img(size, CV_16UC1);
+    cv::randu(img, 0, 65535);
+    cv::GaussianBlur(img, img, cv::Size(5, 5), 0);  // some structure for the resize to see
+    const fs::path file = tmp / ("img" + std::to_string(size.width) + "x" + std::to_string(size.height) + ".png");
+    ASSERT_TRUE(cv::imwrite(file.string(), img));
+    items.push_back({file, 0});
+    grays.push_back(load_gray(file));
+  }
+  MemberCard card;
+  card.member = "resnet18";
+  card.input_side = 128;
+  card.normalization.mean = {0.3f, 0.4f, 0.5f};  // not the default: a feeder ignoring it fails
+  card.normalization.std = {0.2f, 0.25f, 0.3f};
+  train_detail::Feeder feeder(items, card.input_side, card.normalization, int64_t{64} << 20);
+  train_detail::AugmentSpec off;
+  off.enabled = false;
+  const std::vector<std::size_t> idx = {0, 1, 2};
+  const torch::Tensor from_disk = feeder.batch(idx, &off, 7, false);
+  ASSERT_GT(feeder.cached_bytes(), 0);
+  const torch::Tensor from_cache = feeder.batch(idx, nullptr, 0, true);
+  const torch::Tensor inference = preprocess_batch(grays, card);
+  EXPECT_TRUE(torch::equal(from_disk, inference));
+  EXPECT_TRUE(torch::equal(from_cache, inference));
+  for (std::size_t i = 0; i < grays.size(); ++i)
+    EXPECT_TRUE(torch::equal(from_disk[static_cast<int64_t>(i)], preprocess(grays[i], card))) << i;
+  // Augmentation on changes the tensor (the comparison above can fail).
+  train_detail::AugmentSpec on;
+  EXPECT_FALSE(torch::equal(feeder.batch(idx, &on, 7, false), inference));
+}
+
+// A trained member's card is its manifest entry's: side, width and normalisation as
+// recorded, Grad-CAM layer from the registry.
+TEST(TrainInput, CardFromManifestEntryCarriesItsNormalisation) {
+  ModelEntry e;
+  e.name = "densenet201";
+  e.preset = "compact";
+  e.input_side = 144;
+  e.width = 0.5;
+  e.normalization.mean = {0.1f, 0.2f, 0.3f};
+  e.normalization.std = {0.4f, 0.5f, 0.6f};
+  const MemberCard c = card_from_manifest(e);
+  EXPECT_EQ(c.member, "densenet201");
+  EXPECT_EQ(c.preset, "compact");
+  EXPECT_EQ(c.input_side, 144);
+  EXPECT_DOUBLE_EQ(c.width, 0.5);
+  EXPECT_EQ(c.normalization, e.normalization);
+  EXPECT_NE(c.normalization, Normalization{});
+  EXPECT_EQ(c.feature_layer, "features.norm5");
+  e.name = "resnet9000";
+  EXPECT_THROW(card_from_manifest(e), ModelError);
+}
+
+// An untrained member's card comes from networks.yaml's preset and normalisation.
+TEST(TrainInput, CardFromNetworksIsThePreset) {
+  const MemberCard c = train_detail::member_card("inceptionv3", "compact");
+  EXPECT_EQ(c.input_side, 160);
+  EXPECT_DOUBLE_EQ(c.width, 0.25);
+  EXPECT_EQ(c.normalization, Normalization{});
+  EXPECT_EQ(c.feature_layer, "Mixed_7c");
+  EXPECT_THROW(train_detail::member_card("inceptionv3", "huge"), ConfigError);
 }
 
 TEST(Train, ManifestErrorsNameFileAndKey) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gradgate/normalization.h"
 #include "gradgate/task.h"
 
 namespace gradgate {
@@ -26,13 +27,7 @@ std::filesystem::path resolve_config_dir(const std::filesystem::path& option);
 // the folder holding the config folder.
 std::filesystem::path project_root_of(const std::filesystem::path& config_dir);
 
-// ---- config/networks.yaml ----
-
-// Per-channel normalisation applied after replicating gray to 3 channels (RGB order).
-struct Normalization {
-  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};  // ImageNet
-  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
-};
+// ---- config/networks.yaml: presets and normalisation ----
 
 // A size preset of one member: the input side it is used at and its channel multiplier.
 struct PresetSpec {
@@ -43,20 +38,17 @@ struct PresetSpec {
 // The preset names, smallest last: "full", "compact", "tiny".
 const std::vector<std::string>& preset_names();
 
+// One member's presets. Who the member is (family, Grad-CAM layer, ...) is the registry's
+// (gradgate/zoo/member_info.h), not the file's.
 struct NetworkConfig {
-  std::string name;           // registry name, e.g. "googlenet-places"
-  std::string family;         // src/zoo/<family>.cpp
-  std::string torchvision;    // torchvision constructor, empty when torchvision lacks it
-  int64_t native_side = 0;    // published input side
-  std::string feature_layer;  // module (torchvision naming) where features() stops
-  std::string matlab_layer;   // the study's name for that layer
+  std::string name;                           // registry name, e.g. "googlenet-places"
   std::map<std::string, PresetSpec> presets;  // one per preset_names() entry
 };
 
 struct NetworksConfig {
   std::filesystem::path file;
-  Normalization normalization;
-  std::vector<NetworkConfig> networks;  // in file order
+  Normalization normalization;          // applied to every member trained or run untrained
+  std::vector<NetworkConfig> networks;  // in file order; exactly the registry's members
 
   // Throws ConfigError naming the file and the member when it is not in the file.
   const NetworkConfig& network(const std::string& member) const;

@@ -10,6 +10,7 @@
 #include "gradgate/config.h"
 #include "gradgate/gate.h"
 #include "gradgate/lung_mask.h"
+#include "gradgate/member_card.h"
 #include "gradgate/parallel.h"
 #include "gradgate/vote.h"
 
@@ -18,15 +19,13 @@ namespace gradgate {
 enum class CamMethod;
 
 struct EnsembleMemberSpec {
-  std::string name;               // registry name
-  PresetSpec preset;              // input side and width
+  MemberCard card;                // name, input side, width, its own normalisation
   std::filesystem::path weights;  // state dict; empty = untrained (random) weights
 };
 
 struct EnsembleOptions {
   std::vector<EnsembleMemberSpec> members;
   std::vector<std::string> classes;
-  Normalization normalization;
   GateOptions gate;
   VoteRule vote = VoteRule::Soft;
   std::string cam = "gradcam";    // gradcam | gradcampp | hirescam

@@ -34,8 +34,6 @@ std::vector<MaskRow> read_mask_rows(const std::filesystem::path& data_dir);
 // Rows of `split` that have a mask (split "" = any).
 std::vector<MaskRow> rows_with_masks(const std::vector<MaskRow>& rows, const std::string& split);
 
-// Reads any image as CV_32FC1 in [0,1]. Throws ImageError. (Stop-gap for load_gray.)
-cv::Mat read_gray(const std::filesystem::path& path);
 
 struct UNetTrainOptions {
   UNetOptions net;

@@ -43,8 +43,9 @@ void save_unet(UNet net, const std::filesystem::path& path);
 // Reads a file written by save_unet(); throws ModelError naming the file. Returned in eval mode.
 UNet load_unet(const std::filesystem::path& path);
 
-// Pre-processing shared by training and inference: resize (area) to side x side and
-// standardise (zero mean, unit variance per image). `gray`: CV_32FC1 in [0,1].
+// Pre-processing shared by training and inference: resize to side x side with
+// resize_to_side (preprocess.h, the classifiers' rule) and standardise (zero mean, unit
+// variance per image). `gray`: CV_32FC1 in [0,1].
 cv::Mat unet_input(const cv::Mat& gray, int side);
 
 }  // namespace gradgate

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "gradgate/normalization.h"
+
 namespace gradgate {
 
 struct ModelEntry {
@@ -18,8 +20,7 @@ struct ModelEntry {
   int64_t input_side = 0;
   double width = 1.0;
   std::filesystem::path file;       // absolute path of <member>.pt (exists when loaded)
-  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
-  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+  Normalization normalization;      // YAML: normalization: {mean: [..], std: [..]}
   int epochs = 0;                   // epochs trained; 0 for imported weights
   std::string val_metric_name;      // loss | auc; empty when not trained here
   std::optional<double> val_metric;

@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 
 #include "gradgate/error.h"
+#include "gradgate/image.h"
 #include "gradgate/lung_atlas.h"
 #include "gradgate/lung_mask.h"
 #include "gradgate/lung_mask_train.h"
@@ -196,7 +197,7 @@ int main(int argc, char** argv) {
       const fs::path image = vm["image"].as<std::string>();
       std::optional<fs::path> explicit_mask;
       if (vm.count("mask-file")) explicit_mask = vm["mask-file"].as<std::string>();
-      const LungMask m = provider.for_image(read_gray(image), image, explicit_mask);
+      const LungMask m = provider.for_image(load_gray(image), image, explicit_mask);
       for (const auto& w : m.warnings) std::cerr << "warning: " << w << "\n";
       if (!cv::imwrite(vm["output"].as<std::string>(), m.mask))
         throw ImageError("cannot write " + vm["output"].as<std::string>());

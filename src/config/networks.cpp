@@ -1,10 +1,11 @@
-// config/networks.yaml: the members' layer names, native sides and size presets.
+// config/networks.yaml: the members' size presets and the input normalisation. The members
+// themselves (names, families, Grad-CAM layers) are the registry's (zoo/member_info.h).
 #include <set>
 
 #include "config/yaml_value.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
-#include "gradgate/zoo/registry.h"
+#include "gradgate/zoo/member_info.h"
 
 namespace gradgate {
 
@@ -38,8 +39,7 @@ PresetSpec read_preset(const YamlValue& v) {
 }
 
 NetworkConfig read_network(const YamlValue& v) {
-  v.expect_keys({"name", "family", "torchvision", "native_side", "feature_layer",
-                 "matlab_layer", "presets"});
+  v.expect_keys({"name", "presets"});
   NetworkConfig n;
   const YamlValue name = v.at("name", "a network name");
   n.name = name.as_string("a network name");
@@ -47,12 +47,6 @@ NetworkConfig read_network(const YamlValue& v) {
   bool known = false;
   for (const auto& m : valid) known = known || m == n.name;
   if (!known) name.fail("unknown network '" + n.name + "'; valid networks: " + join_names(valid));
-  n.family = v.at("family", "a string").as_string();
-  // torchvision is empty for members torchvision does not have; YAML writes that as "".
-  if (auto tv = v.optional("torchvision"); tv && !tv->node().IsNull()) n.torchvision = tv->as_string();
-  n.native_side = v.at("native_side", "an integer in [32, 2048]").as_int(32, 2048);
-  n.feature_layer = v.at("feature_layer", "a module name").as_string("a module name");
-  n.matlab_layer = v.at("matlab_layer", "a layer name").as_string("a layer name");
   const YamlValue presets = v.at("presets", "a mapping with keys " + join_names(preset_names()));
   presets.expect_keys(preset_names());
   for (const auto& p : preset_names())
@@ -98,6 +92,13 @@ NetworksConfig load_networks_config(const fs::path& path) {
     cfg.networks.push_back(std::move(n));
   }
   if (cfg.networks.empty()) root.at("networks", "").fail_expected("a non-empty list of networks");
+  // Every member of the registry needs its presets here.
+  std::vector<std::string> missing;
+  for (const auto& m : member_names())
+    if (!seen.count(m)) missing.push_back(m);
+  if (!missing.empty())
+    root.at("networks", "").fail("no presets for network(s) " + join_names(missing) +
+                                 "; every registry member must be listed");
   return cfg;
 }
 

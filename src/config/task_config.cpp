@@ -6,7 +6,7 @@
 #include "config/yaml_value.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
-#include "gradgate/zoo/registry.h"
+#include "gradgate/zoo/member_info.h"
 
 namespace gradgate {
 

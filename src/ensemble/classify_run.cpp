@@ -11,6 +11,7 @@
 #include "gradgate/error.h"
 #include "gradgate/image.h"
 #include "gradgate/inputs.h"
+#include "gradgate/member_card.h"
 #include "gradgate/models_manifest.h"
 #include "gradgate/report.h"
 
@@ -20,11 +21,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Members, their sizes and weights: from the models folder's manifest when there is one,
-// else the task's members at the preset from networks.yaml, with random weights.
+// Members, their cards and weights: from the models folder's manifest when there is one
+// (each member with the side, width and normalisation it was trained with), else the task's
+// members at the preset from networks.yaml, with random weights.
 std::vector<EnsembleMemberSpec> resolve_members(const ClassifyRequest& rq, const TaskConfig& task,
-                                                const NetworksConfig& nets, const fs::path& models_dir,
-                                                Normalization* norm) {
+                                                const NetworksConfig& nets, const fs::path& models_dir) {
   std::vector<EnsembleMemberSpec> specs;
   const fs::path manifest_file = models_dir / "manifest.yaml";
   if (fs::exists(manifest_file)) {
@@ -37,9 +38,7 @@ std::vector<EnsembleMemberSpec> resolve_members(const ClassifyRequest& rq, const
         rq.members.empty() ? std::vector<std::string>{} : rq.members;
     for (const auto& e : mf.members) {
       if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), e.name) == wanted.end()) continue;
-      specs.push_back({e.name, {e.input_side, e.width}, e.file});
-      norm->mean = e.mean;
-      norm->std = e.std;
+      specs.push_back({card_from_manifest(e), e.file});
     }
     for (const auto& w : wanted) mf.member(w);  // names a requested member the folder lacks
     return specs;
@@ -50,8 +49,7 @@ std::vector<EnsembleMemberSpec> resolve_members(const ClassifyRequest& rq, const
                       "ensemble-train import)");
   const std::string preset = rq.preset.empty() ? task.ensemble.preset : rq.preset;
   const auto& names = rq.members.empty() ? task.ensemble.members : rq.members;
-  for (const auto& name : names) specs.push_back({name, nets.preset(name, preset), {}});
-  *norm = nets.normalization;
+  for (const auto& name : names) specs.push_back({card_from_networks(name, preset, nets), {}});
   return specs;
 }
 
@@ -67,7 +65,7 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
 
   EnsembleOptions eo;
   eo.classes = task.task.classes;
-  eo.members = resolve_members(rq, task, nets, models_dir, &eo.normalization);
+  eo.members = resolve_members(rq, task, nets, models_dir);
   if (eo.members.empty()) throw ConfigError("no members selected");
   eo.gate.tau = rq.tau >= 0 ? rq.tau : task.ensemble.tau;
   eo.gate.quorum = rq.quorum > 0 ? rq.quorum : task.ensemble.quorum;

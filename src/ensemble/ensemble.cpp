@@ -20,15 +20,19 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Members that share an input side share one preprocessed batch.
-std::map<int64_t, torch::Tensor> preprocess_by_side(const std::vector<cv::Mat>& grays,
-                                                    const std::vector<EnsembleMemberSpec>& members,
-                                                    const Normalization& norm) {
-  std::map<int64_t, torch::Tensor> by_side;
-  for (const auto& spec : members)
-    if (!by_side.count(spec.preset.input_side))
-      by_side[spec.preset.input_side] = preprocess_batch(grays, spec.preset.input_side, norm);
-  return by_side;
+// Every member's input, prepared as its card says; members whose cards agree on the input
+// side and the normalisation share one preprocessed batch.
+std::vector<torch::Tensor> preprocess_members(const std::vector<cv::Mat>& grays,
+                                              const std::vector<EnsembleMemberSpec>& members) {
+  std::vector<torch::Tensor> inputs(members.size());
+  for (size_t j = 0; j < members.size(); ++j) {
+    const MemberCard& c = members[j].card;
+    for (size_t k = 0; k < j && !inputs[j].defined(); ++k)
+      if (members[k].card.input_side == c.input_side && members[k].card.normalization == c.normalization)
+        inputs[j] = inputs[k];
+    if (!inputs[j].defined()) inputs[j] = preprocess_batch(grays, c);
+  }
+  return inputs;
 }
 
 }  // namespace
@@ -46,13 +50,13 @@ Ensemble::Ensemble(EnsembleOptions options) : options_(std::move(options)), impl
   impl_->cam.method = cam_method_from_string(options_.cam);
   const int64_t k = static_cast<int64_t>(options_.classes.size());
   for (const auto& spec : options_.members) {
-    Member m = make_member(spec.name, {k, spec.preset.width, spec.preset.input_side});
+    Member m = make_member(spec.card.member, {k, spec.card.width, spec.card.input_side});
     if (!spec.weights.empty()) {
       LoadOptions lo;  // strict: a models folder must match its manifest exactly
       try {
         load_torchvision_state_dict(*m, spec.weights, lo);
       } catch (const std::exception& e) {
-        throw ModelError("member " + spec.name + ": " + e.what());
+        throw ModelError("member " + spec.card.member + ": " + e.what());
       }
     }
     m->eval();
@@ -66,7 +70,7 @@ Ensemble::Ensemble(Ensemble&&) noexcept = default;
 std::vector<std::string> Ensemble::untrained_members() const {
   std::vector<std::string> names;
   for (const auto& s : options_.members)
-    if (s.weights.empty()) names.push_back(s.name);
+    if (s.weights.empty()) names.push_back(s.card.member);
   return names;
 }
 
@@ -87,11 +91,11 @@ std::vector<ImageOutcome> Ensemble::classify(const std::vector<cv::Mat>& grays,
   // maps stay at the feature grid's resolution here; the gate works there (below).
   std::vector<CamBatch> cams(m);
   const auto t_members = std::chrono::steady_clock::now();
-  const auto inputs = preprocess_by_side(grays, options_.members, options_.normalization);
+  const auto inputs = preprocess_members(grays, options_.members);
   for_each_member(
       m,
       [&](size_t j) {
-        const torch::Tensor& x = inputs.at(options_.members[j].preset.input_side);
+        const torch::Tensor& x = inputs[j];
         cams[j] = compute_cam(*impl_->nets[j], x, {}, impl_->cam);
         cams[j].low_res = cams[j].low_res.to(torch::kFloat32).contiguous();
       },
@@ -123,7 +127,7 @@ std::vector<ImageOutcome> Ensemble::classify(const std::vector<cv::Mat>& grays,
     o.members.resize(m);
     for (size_t j = 0; j < m; ++j) {
       MemberOutcome& mo = o.members[j];
-      mo.name = options_.members[j].name;
+      mo.name = options_.members[j].card.member;
       mo.probs = member_probs[j][i];
       mo.label = static_cast<int>(std::max_element(mo.probs.begin(), mo.probs.end()) - mo.probs.begin());
       mo.probability = mo.probs[static_cast<size_t>(mo.label)];
@@ -165,12 +169,12 @@ std::vector<std::vector<std::vector<double>>> Ensemble::forward_only(const std::
   const size_t m = impl_->nets.size();
   std::vector<std::vector<std::vector<double>>> out(m);
   if (grays.empty()) return out;
-  const auto inputs = preprocess_by_side(grays, options_.members, options_.normalization);
+  const auto inputs = preprocess_members(grays, options_.members);
   for_each_member(
       m,
       [&](size_t j) {
         torch::InferenceMode guard;
-        const torch::Tensor& x = inputs.at(options_.members[j].preset.input_side);
+        const torch::Tensor& x = inputs[j];
         torch::Tensor p = torch::softmax(impl_->nets[j]->forward(x), 1).contiguous();
         for (int64_t i = 0; i < p.size(0); ++i)
           out[j].emplace_back(p[i].data_ptr<float>(), p[i].data_ptr<float>() + p.size(1));

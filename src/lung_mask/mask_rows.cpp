@@ -1,8 +1,5 @@
-// The manifest rows the mask tools need, and a stop-gap gray image reader.
+// The manifest rows the mask tools need.
 #include <fstream>
-
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "gradgate/error.h"
 #include "gradgate/lung_mask_train.h"
@@ -75,23 +72,6 @@ std::vector<MaskRow> rows_with_masks(const std::vector<MaskRow>& rows, const std
   for (const auto& r : rows)
     if (!r.mask.empty() && (split.empty() || r.split == split)) out.push_back(r);
   return out;
-}
-
-cv::Mat read_gray(const fs::path& path) {
-  cv::Mat raw = cv::imread(path.string(), cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
-  if (raw.empty()) throw ImageError("cannot read image " + path.string());
-  if (raw.channels() == 3) cv::cvtColor(raw, raw, cv::COLOR_BGR2GRAY);
-  else if (raw.channels() == 4) cv::cvtColor(raw, raw, cv::COLOR_BGRA2GRAY);
-  double scale = 1.0;
-  switch (raw.depth()) {
-    case CV_8U: scale = 1.0 / 255.0; break;
-    case CV_16U: scale = 1.0 / 65535.0; break;
-    case CV_32F: break;
-    default: throw ImageError("unsupported pixel depth in " + path.string());
-  }
-  cv::Mat gray;
-  raw.convertTo(gray, CV_32F, scale);
-  return gray;
 }
 
 }  // namespace gradgate

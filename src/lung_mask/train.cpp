@@ -9,10 +9,12 @@
 #include <opencv2/imgproc.hpp>
 
 #include "gradgate/error.h"
+#include "gradgate/image.h"
 #include "gradgate/lung_atlas.h"
 #include "gradgate/lung_mask.h"
 #include "gradgate/lung_mask_train.h"
 #include "gradgate/lung_segmenter.h"
+#include "gradgate/preprocess.h"
 
 namespace gradgate {
 
@@ -28,17 +30,16 @@ struct Preloaded {
 Preloaded preload(const std::vector<MaskRow>& rows, int side) {
   Preloaded p;
   for (const auto& r : rows) {
-    cv::Mat gray = read_gray(r.image);
+    cv::Mat gray = load_gray(r.image);
     cv::Mat mask = read_mask_file(r.mask, gray.size(), nullptr);
-    cv::Mat img8, small_img, small_mask;
+    cv::Mat img8;
     // Stretch each image to its own range before 8-bit storage (12-bit films stored in 16 bit).
     double lo, hi;
     cv::minMaxLoc(gray, &lo, &hi);
     gray.convertTo(img8, CV_8U, 255.0 / std::max(hi - lo, 1e-6), -255.0 * lo / std::max(hi - lo, 1e-6));
-    cv::resize(img8, small_img, cv::Size(side, side), 0, 0, cv::INTER_AREA);
-    cv::resize(mask, small_mask, cv::Size(side, side), 0, 0, cv::INTER_AREA);
-    p.images.push_back(small_img);
-    p.masks.push_back(small_mask);
+    // The same resize as at inference (unet_input), for the image and its mask alike.
+    p.images.push_back(resize_to_side(img8, side).clone());
+    p.masks.push_back(resize_to_side(mask, side).clone());
     p.sources.push_back(r.source);
   }
   return p;
@@ -175,7 +176,7 @@ std::map<std::string, DiceSummary> evaluate_masks(const std::function<cv::Mat(co
   std::map<std::string, std::vector<double>> values;
   for (const auto& r : rows) {
     if (r.mask.empty()) continue;
-    cv::Mat gray = read_gray(r.image);
+    cv::Mat gray = load_gray(r.image);
     cv::Mat truth = read_mask_file(r.mask, gray.size(), nullptr);
     const double d = dice(predict(gray), truth);
     values[r.source].push_back(d);
@@ -202,7 +203,7 @@ LungAtlas build_atlas(const std::vector<MaskRow>& rows, int side, double source_
   LungAtlasBuilder builder(side);
   for (const auto& r : rows) {
     if (r.mask.empty()) continue;
-    cv::Mat gray = read_gray(r.image);
+    cv::Mat gray = load_gray(r.image);
     builder.add(gray, read_mask_file(r.mask, gray.size(), nullptr), std::pow(counts[r.source], -source_balance));
   }
   for (const auto& [s, n] : counts) log << "atlas: " << n << " masks from " << s << "\n";

@@ -4,6 +4,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "gradgate/error.h"
+#include "gradgate/preprocess.h"
 
 namespace gradgate {
 namespace {
@@ -101,8 +102,9 @@ UNet load_unet(const std::filesystem::path& path) {
 }
 
 cv::Mat unet_input(const cv::Mat& gray, int side) {
-  cv::Mat small;
-  cv::resize(gray, small, cv::Size(side, side), 0, 0, cv::INTER_AREA);
+  // The classifiers' interpolation rule (area when shrinking, bilinear when only enlarging);
+  // the trainer resizes its images and masks with the same function.
+  cv::Mat small = resize_to_side(gray, side).clone();
   cv::Scalar mean, stddev;
   cv::meanStdDev(small, mean, stddev);
   small = (small - mean[0]) / std::max(stddev[0], 1e-3);

@@ -15,7 +15,7 @@ RunInfo make_run_info(const std::string& task, const EnsembleOptions& options,
   RunInfo r;
   r.task = task;
   r.classes = options.classes;
-  for (const auto& m : options.members) r.members.push_back(m.name);
+  for (const auto& m : options.members) r.members.push_back(m.card.member);
   r.untrained = untrained;
   r.gate = options.gate;
   r.vote = options.vote;

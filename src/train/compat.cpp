@@ -37,20 +37,14 @@ std::vector<std::string> task_default_members(const std::string& task_name) {
   }
 }
 
-PresetInfo preset_of(const std::string& member, const std::string& preset) {
+MemberCard member_card(const std::string& member, const std::string& preset) {
   const auto global = load_global_config();
-  const auto nets = load_networks_config(global.networks_file);
-  const auto p = nets.preset(member, preset);
-  return {p.input_side, p.width};
+  return card_from_networks(member, preset, load_networks_config(global.networks_file));
 }
 
-Norm normalization() {
-  Norm n;
-  const auto global = load_global_config();
-  const auto nets = load_networks_config(global.networks_file);
-  n.mean = nets.normalization.mean;
-  n.std = nets.normalization.std;
-  return n;
+PresetInfo preset_of(const std::string& member, const std::string& preset) {
+  const MemberCard c = member_card(member, preset);
+  return {c.input_side, c.width};
 }
 
 RawData read_raw_data(const fs::path& data) {

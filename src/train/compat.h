@@ -3,13 +3,13 @@
 // image loading, weight files), behind one small private interface. Private to src/train.
 #include <torch/torch.h>
 
-#include <array>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include <opencv2/core.hpp>
 
+#include "gradgate/member_card.h"
 #include "gradgate/task.h"
 
 namespace gradgate::train_detail {
@@ -17,11 +17,6 @@ namespace gradgate::train_detail {
 struct PresetInfo {
   int64_t input_side = 0;
   double width = 1.0;
-};
-
-struct Norm {
-  std::array<float, 3> mean{0.485f, 0.456f, 0.406f};
-  std::array<float, 3> std{0.229f, 0.224f, 0.225f};
 };
 
 // One sample of a data set, before the task is applied. split: 0 train, 1 val, 2 test.
@@ -39,8 +34,9 @@ struct RawData {
 
 TaskSpec load_task_spec(const std::string& name_or_file);
 std::vector<std::string> task_default_members(const std::string& task_name);
-PresetInfo preset_of(const std::string& member, const std::string& preset);
-Norm normalization();
+// The member's card at `preset` from config/networks.yaml (side, width, normalisation).
+MemberCard member_card(const std::string& member, const std::string& preset);
+PresetInfo preset_of(const std::string& member, const std::string& preset);  // from member_card
 RawData read_raw_data(const std::filesystem::path& data);
 // CV_32FC1 in [0,1]; throws ImageError naming the file.
 cv::Mat load_gray_image(const std::filesystem::path& path);

@@ -21,7 +21,7 @@ namespace gradgate::train_detail {
 struct MemberJob {
   std::string name;
   PresetInfo preset;
-  Norm norm;
+  Normalization norm;  // the member card's
   int intra_threads = 1;    // torch intra-op threads for this member
   bool parallel_load = true;  // load a batch's images with TBB
   int64_t cache_bytes = 0;  // bound for this member's image cache (train + val + test)

@@ -153,9 +153,9 @@ ModelsManifest load_models_manifest(const fs::path& dir_or_file, WeightFiles wei
       r.fail(p + ".file", "weights file " + e.file.string() + " does not exist");
     if (n["weights_hash"]) e.weights_hash = r.as<std::string>(n["weights_hash"], p + ".weights_hash", "a string");
     if (auto norm = n["normalization"]) {
-      e.mean = triple(r, r.need(norm, "mean", p + ".normalization.mean"), p + ".normalization.mean");
-      e.std = triple(r, r.need(norm, "std", p + ".normalization.std"), p + ".normalization.std");
-      for (float s : e.std)
+      e.normalization.mean = triple(r, r.need(norm, "mean", p + ".normalization.mean"), p + ".normalization.mean");
+      e.normalization.std = triple(r, r.need(norm, "std", p + ".normalization.std"), p + ".normalization.std");
+      for (float s : e.normalization.std)
         if (!(s > 0)) r.fail(p + ".normalization.std", "expected positive numbers");
     }
     if (n["epochs"]) e.epochs = r.as<int>(n["epochs"], p + ".epochs", "an integer");
@@ -230,9 +230,9 @@ void save_models_manifest(const ModelsManifest& m, const fs::path& dir) {
     if (!e.weights_hash.empty()) y << YAML::Key << "weights_hash" << YAML::Value << e.weights_hash;
     y << YAML::Key << "normalization" << YAML::Value << YAML::BeginMap;
     y << YAML::Key << "mean" << YAML::Value << YAML::Flow
-      << std::vector<float>(e.mean.begin(), e.mean.end());
+      << std::vector<float>(e.normalization.mean.begin(), e.normalization.mean.end());
     y << YAML::Key << "std" << YAML::Value << YAML::Flow
-      << std::vector<float>(e.std.begin(), e.std.end());
+      << std::vector<float>(e.normalization.std.begin(), e.normalization.std.end());
     y << YAML::EndMap;
     y << YAML::Key << "epochs" << YAML::Value << e.epochs;
     y << YAML::Key << "best_epoch" << YAML::Value << e.best_epoch;

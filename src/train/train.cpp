@@ -210,9 +210,8 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   if (opt.members.empty()) opt.members = task_default_members(task.name);
   for (const auto& m : opt.members) member_info(m);  // unknown names fail here, listed
   check_member_lr(opt);
-  const Norm norm = normalization();
-  std::vector<PresetInfo> presets;
-  for (const auto& m : opt.members) presets.push_back(preset_of(m, opt.preset));
+  std::vector<MemberCard> cards;
+  for (const auto& m : opt.members) cards.push_back(member_card(m, opt.preset));
 
   // Everything about the input is checked before the first member starts.
   const TaskData td = collect_task_data(task, data);
@@ -254,8 +253,8 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   for (int i = 0; i < n_members; ++i) {
     auto& j = jobs[i];
     j.name = opt.members[i];
-    j.preset = presets[i];
-    j.norm = norm;
+    j.preset = {cards[i].input_side, cards[i].width};
+    j.norm = cards[i].normalization;
     j.intra_threads = parallel > 1 ? 1 : threads;
     j.parallel_load = parallel == 1;
     j.cache_bytes = cache_total / parallel;  // members running at once share the bound
@@ -332,8 +331,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     e.input_side = s.input_side;
     e.width = s.width;
     e.file = out / s.file;
-    e.mean = norm.mean;
-    e.std = norm.std;
+    e.normalization = cards[i].normalization;
     e.epochs = s.epochs_run;
     e.best_epoch = s.best_epoch;
     e.val_metric_name = opt.select;
@@ -362,7 +360,6 @@ fs::path import_members(const TaskSpec& task, const fs::path& from, const Import
     if (members.empty())
       throw ModelError(from.string() + ": no <member>.pt state dicts named after a member (e.g. resnet18.pt)");
   }
-  const Norm norm = normalization();
   ModelsManifest mm;
   mm.task = task.name;
   mm.classes = task.classes;
@@ -372,7 +369,8 @@ fs::path import_members(const TaskSpec& task, const fs::path& from, const Import
   for (const auto& name : members) {
     const fs::path file = from / (name + ".pt");
     if (!fs::exists(file)) throw ModelError("import: " + file.string() + " does not exist");
-    const PresetInfo p = preset_of(name, options.preset);
+    const MemberCard card = member_card(name, options.preset);
+    const PresetInfo p{card.input_side, card.width};
     MemberOptions mo;
     mo.num_classes = task.num_classes();
     mo.width = p.width;
@@ -393,8 +391,7 @@ fs::path import_members(const TaskSpec& task, const fs::path& from, const Import
     e.width = p.width;
     e.file = out / (name + ".pt");
     e.weights_hash = "fnv1a64:" + fnv1a_file(e.file);
-    e.mean = norm.mean;
-    e.std = norm.std;
+    e.normalization = card.normalization;
     mm.members.push_back(e);
   }
   save_models_manifest(mm, out);

@@ -11,6 +11,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "gradgate/error.h"
+#include "gradgate/preprocess.h"
 
 namespace gradgate::train_detail {
 
@@ -86,7 +87,7 @@ uint64_t mix_seed(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
   return step(step(step(step(a) ^ b) ^ c) ^ d);
 }
 
-Feeder::Feeder(const std::vector<Item>& items, int64_t side, Norm norm, int64_t cache_bytes)
+Feeder::Feeder(const std::vector<Item>& items, int64_t side, Normalization norm, int64_t cache_bytes)
     : items_(items), side_(side), norm_(norm), cache_bytes_(cache_bytes), cache_(items.size()),
       state_(new std::atomic<int>[items.size()]) {
   for (std::size_t i = 0; i < items.size(); ++i) state_[i] = 0;
@@ -95,10 +96,7 @@ Feeder::Feeder(const std::vector<Item>& items, int64_t side, Norm norm, int64_t 
 cv::Mat Feeder::resized(std::size_t i) {
   if (state_[i].load(std::memory_order_acquire) == 2) return cache_[i];
   cv::Mat gray = load_gray_image(items_[i].image);
-  cv::Mat out;
-  const int s = static_cast<int>(side_);
-  cv::resize(gray, out, cv::Size(s, s), 0, 0,
-             gray.cols > s || gray.rows > s ? cv::INTER_AREA : cv::INTER_LINEAR);
+  cv::Mat out = resize_to_side(gray, side_);
   const int64_t bytes = static_cast<int64_t>(out.total() * out.elemSize());
   // One thread claims the slot (a sampled batch may hold an index twice); over the bound
   // the image is simply not kept.
@@ -147,10 +145,7 @@ torch::Tensor Feeder::batch(const std::vector<std::size_t>& idx, const AugmentSp
   auto one = [&](int64_t b) {
     cv::Mat img = resized(idx[b]);
     if (aug && aug->enabled) img = augment(img, *aug, mix_seed(aug_seed, idx[b]));
-    for (int c = 0; c < 3; ++c) {
-      cv::Mat plane(static_cast<int>(s), static_cast<int>(s), CV_32F, base + (b * 3 + c) * s * s);
-      img.convertTo(plane, CV_32F, 1.0 / norm_.std[c], -norm_.mean[c] / norm_.std[c]);
-    }
+    normalise_into(img, norm_, base + b * 3 * s * s);
   };
   if (parallel)
     tbb::parallel_for(int64_t{0}, n, one);

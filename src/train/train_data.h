@@ -13,6 +13,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "gradgate/normalization.h"
 #include "gradgate/task.h"
 #include "train/compat.h"
 
@@ -48,11 +49,14 @@ struct AugmentSpec {
   double contrast = 0.10;    // multiplicative around the mean
 };
 
-// Loads, resizes, augments and normalises images for one member. Resized (not augmented)
-// images are kept in memory up to `cache_bytes`; the rest are read from disk every epoch.
+// Loads, resizes, augments and normalises images for one member, with inference's two steps
+// (preprocess.h): resize_to_side, then (after augmentation) normalise_into; without
+// augmentation an image comes out exactly as preprocess(gray, card) makes it. Resized (not
+// augmented) images are kept in memory up to `cache_bytes`; the rest are read from disk
+// every epoch.
 class Feeder {
  public:
-  Feeder(const std::vector<Item>& items, int64_t side, Norm norm, int64_t cache_bytes);
+  Feeder(const std::vector<Item>& items, int64_t side, Normalization norm, int64_t cache_bytes);
   // [idx.size(), 3, side, side]. `aug_seed` != 0 draws an augmentation per image from
   // mix_seed(aug_seed, item index); `parallel` loads the images with TBB.
   torch::Tensor batch(const std::vector<std::size_t>& idx, const AugmentSpec* aug,
@@ -65,7 +69,7 @@ class Feeder {
   cv::Mat resized(std::size_t i);  // CV_32FC1 side x side in [0,1]
   const std::vector<Item>& items_;
   int64_t side_;
-  Norm norm_;
+  Normalization norm_;
   int64_t cache_bytes_;
   std::vector<cv::Mat> cache_;
   std::unique_ptr<std::atomic<int>[]> state_;  // 0 empty, 1 being filled, 2 ready

@@ -1,26 +1,15 @@
 #pragma once
-// The registry names every member of the zoo and creates any of them by name.
+// The registry creates any member of the zoo by name (member_info.h names them).
 #include <string>
 #include <vector>
 
 #include "gradgate/zoo/member.h"
+#include "gradgate/zoo/member_info.h"
 
 namespace gradgate {
 
-struct MemberInfo {
-  std::string name;          // e.g. "resnet18", "googlenet-places"
-  std::string family;        // source file under src/zoo/ that builds it
-  std::string torchvision;   // torchvision constructor name, empty when torchvision lacks it
-  int64_t native_side;       // input side of the published architecture
-  std::string feature_layer; // module (torchvision naming) at which features() stops
-  std::string matlab_layer;  // the study's MATLAB layer name for the same place
-};
-
-// All 19 members, in the study's order.
-const std::vector<MemberInfo>& member_infos();
-std::vector<std::string> member_names();
-// Throws ModelError naming the unknown member and listing the valid ones.
-const MemberInfo& member_info(const std::string& name);
+// Builds a member by its name in member_infos(); throws ModelError for an unknown name or
+// options out of range.
 Member make_member(const std::string& name, const MemberOptions& options = {});
 
 }  // namespace gradgate
