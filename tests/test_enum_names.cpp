@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include <opencv2/imgproc.hpp>
 
@@ -182,7 +183,7 @@ std::string classify_error(ClassifyRequest rq, const fs::path& out, bool* wrote)
 
 }  // namespace
 
-TEST(ClassifyRequest, InvalidGateValuesAreErrorsNamingTheOptionNotTheTaskDefault) {
+TEST(ClassifyRequest, InvalidValuesAreErrorsNamingTheOptionNotTheDefault) {
   gradgate::testing::TempDir dir;
   struct Case {
     std::optional<double> tau;
@@ -200,6 +201,17 @@ TEST(ClassifyRequest, InvalidGateValuesAreErrorsNamingTheOptionNotTheTaskDefault
     EXPECT_NE(msg.find(c.option), std::string::npos) << msg;
     EXPECT_EQ(msg.find("not a ConfigError"), std::string::npos) << msg;
     EXPECT_FALSE(wrote) << "output written before the error";
+  }
+  for (const auto& [batch, threads, option] :
+       {std::tuple<int, int, const char*>{0, 0, "--batch"}, {8, -1, "--threads"}}) {
+    SCOPED_TRACE(option);
+    ClassifyRequest rq;
+    rq.batch = batch;
+    rq.threads = threads;
+    bool wrote = true;
+    const std::string msg = classify_error(rq, dir / "out", &wrote);
+    EXPECT_NE(msg.find(option), std::string::npos) << msg;
+    EXPECT_FALSE(wrote);
   }
   // A valid request gets past the gate settings (it fails later, on the missing input).
   ClassifyRequest ok;

@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   std::string members, models, config_dir, out, segmenter, atlas, fallback, vote, cam;
   double tau = 0.0;
   int quorum = 0;
-  // The help names the built-in defaults from where they are written (gate.h, config.h).
+  // Defaults are written once: the request's initialisers (classify.h) and the gate's
+  // (gate.h, config.h); the help names them from there.
   const EnsembleDefaults builtin;
   std::ostringstream tau_default;
   tau_default << "task's (" << builtin.gate.tau << ")";
@@ -48,12 +49,12 @@ int main(int argc, char** argv) {
     ("fallback", po::value(&fallback)->default_value(to_string(builtin.gate.fallback), std::string("task's (") + to_string(builtin.gate.fallback) + ")"), ("fewer than quorum pass: " + gate_fallback_names().joined(" | ")).c_str())
     ("vote", po::value(&vote)->default_value(to_string(builtin.vote), std::string("task's (") + to_string(builtin.vote) + ")"), ("vote rule: " + vote_rule_names().joined(" | ")).c_str())
     ("cam", po::value(&cam)->default_value(to_string(builtin.cam), std::string("task's (") + to_string(builtin.cam) + ")"), ("saliency: " + cam_method_names().joined(" | ")).c_str())
-    ("out,o", po::value(&out)->default_value("out"), "output folder (results.csv, results.jsonl, run.json, overlays/, montage/, maps/)")
+    ("out,o", po::value(&out)->default_value(rq.out.string()), "output folder (results.csv, results.jsonl, run.json, overlays/, montage/, maps/)")
     ("save-maps", po::bool_switch(&rq.save_maps), "also write each member's raw map and the mask as .npy (maps/)")
     ("no-overlays", po::bool_switch(&no_overlays), "skip the per-member overlay PNGs")
     ("no-montage", po::bool_switch(&no_montage), "skip the montage PNG per image")
-    ("batch", po::value(&rq.batch)->default_value(8), "images per Grad-CAM pass")
-    ("threads", po::value(&rq.threads)->default_value(0, "all cores"), "cores to use")
+    ("batch", po::value(&rq.batch)->default_value(rq.batch), "images per Grad-CAM pass")
+    ("threads", po::value(&rq.threads)->default_value(rq.threads, "all cores"), "cores to use")
     ("serial", po::bool_switch(&rq.serial), "run members one after another (same results as parallel)")
     ("require-trained", po::bool_switch(&require_trained), "refuse to run members without trained weights")
     ("segmenter", po::value(&segmenter)->default_value("", "models/lung_unet/lung_unet.pt"), "lung U-Net weights")

@@ -58,13 +58,15 @@ std::vector<EnsembleMemberSpec> resolve_members(const ClassifyRequest& rq, const
 
 // Invalid request values are errors naming the CLI option (the request is what
 // ensemble-classify's options fill), checked before anything is loaded.
-void check_gate_request(const ClassifyRequest& rq) {
+void check_request(const ClassifyRequest& rq) {
   if (rq.tau) checked_tau(*rq.tau, "--tau");
   if (rq.quorum && *rq.quorum < 1)
     throw ConfigError("--quorum must be >= 1, got " + std::to_string(*rq.quorum));
+  if (rq.batch < 1) throw ConfigError("--batch must be >= 1");
+  if (rq.threads < 0) throw ConfigError("--threads must be >= 0 (0: all cores), got " + std::to_string(rq.threads));
 }
 
-// The request's gate/vote/cam over the task's (check_gate_request has passed).
+// The request's gate/vote/cam over the task's (check_request has passed).
 void apply_settings(const ClassifyRequest& rq, const EnsembleDefaults& task, EnsembleOptions* eo) {
   eo->gate = task.gate;
   if (rq.tau) eo->gate.tau = *rq.tau;
@@ -81,7 +83,7 @@ void apply_settings(const ClassifyRequest& rq, const EnsembleDefaults& task, Ens
 ClassifySummary run_classify(const ClassifyRequest& rq) {
   const auto t0 = std::chrono::steady_clock::now();
   require_task(rq.task);
-  check_gate_request(rq);
+  check_request(rq);
   const fs::path config_dir = resolve_config_dir(rq.config_dir);
   const TaskConfig task = load_task(rq.task, config_dir);
   const NetworksConfig nets = load_networks_config(config_dir / "networks.yaml");
@@ -93,7 +95,6 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
   if (eo.members.empty()) throw ConfigError("no members selected");
   apply_settings(rq, task.ensemble, &eo);
   eo.mode = rq.serial ? RunMode::Serial : RunMode::Parallel;
-  if (rq.batch < 1) throw ConfigError("--batch must be >= 1");
 
   const auto inputs = collect_inputs(rq.inputs);
   configure_threads(rq.threads, rq.serial ? 1 : 0);
