@@ -82,8 +82,8 @@ TEST(Config, ValidTaskFileLoads) {
   EXPECT_TRUE(cfg.task.uses_source("Kermany"));
   EXPECT_FALSE(cfg.task.uses_source("cohen"));
   EXPECT_EQ(cfg.ensemble.members, (std::vector<std::string>{"resnet18", "vgg16", "alexnet"}));
-  EXPECT_EQ(cfg.ensemble.quorum, 2);
-  EXPECT_DOUBLE_EQ(cfg.ensemble.tau, 0.5);
+  EXPECT_EQ(cfg.ensemble.gate.quorum, 2);
+  EXPECT_DOUBLE_EQ(cfg.ensemble.gate.tau, 0.5);
   EXPECT_EQ(cfg.ensemble.models_dir, (dir.path() / "models/mytask").lexically_normal());
 }
 
@@ -235,10 +235,10 @@ TEST(Config, ShippedTasksLoad) {
     EXPECT_EQ(cfg.task.name, name);
     EXPECT_EQ(cfg.ensemble.members, names);
     EXPECT_EQ(cfg.ensemble.preset, "compact");
-    EXPECT_DOUBLE_EQ(cfg.ensemble.tau, 0.5);
-    EXPECT_EQ(cfg.ensemble.quorum, 3);
-    EXPECT_EQ(cfg.ensemble.fallback, "abstain");
-    EXPECT_EQ(cfg.ensemble.vote, "soft");
+    EXPECT_DOUBLE_EQ(cfg.ensemble.gate.tau, 0.5);
+    EXPECT_EQ(cfg.ensemble.gate.quorum, 3);
+    EXPECT_EQ(cfg.ensemble.gate.fallback, GateFallback::Abstain);
+    EXPECT_EQ(cfg.ensemble.vote, VoteRule::Soft);
     EXPECT_EQ(cfg.ensemble.models_dir, (source_dir() / "models" / name).lexically_normal());
   }
   const TaskConfig pneumonia = load_task("pneumonia", shipped_config());

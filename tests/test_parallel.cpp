@@ -34,6 +34,38 @@ TEST(ThreadPlan, NeverOversubscribes) {
   EXPECT_EQ(d.parallel_members, d.cores);
 }
 
+TEST(ThreadPlan, TrainingGivesParallelMembersOneThreadEachAndOneMemberEveryCore) {
+  struct Case {
+    int cores, members, want_members, want_intra;
+  };
+  // Unlike plan_threads, members in parallel never get more than one thread (8 cores, 3
+  // members: plan_threads gives 2 each).
+  for (const Case c : {Case{2, 2, 2, 1}, Case{2, 1, 1, 2}, Case{8, 3, 3, 1}, Case{4, 10, 4, 1},
+                       Case{6, 1, 1, 6}, Case{3, 0, 1, 3}}) {
+    const auto p = plan_training_threads(c.cores, c.members);
+    EXPECT_EQ(p.cores, c.cores);
+    EXPECT_EQ(p.parallel_members, c.want_members) << c.cores << " cores, " << c.members;
+    EXPECT_EQ(p.intra_op_threads, c.want_intra) << c.cores << " cores, " << c.members;
+  }
+  EXPECT_EQ(plan_threads(8, 3).intra_op_threads, 2);
+}
+
+TEST(ThreadPlan, ConfigureAppliesAGivenPlanAsIs) {
+  ThreadPlan p;
+  p.cores = 4;
+  p.parallel_members = 3;
+  p.intra_op_threads = 1;
+  const auto got = configure_threads(p);
+  EXPECT_EQ(got.parallel_members, 3);
+  EXPECT_EQ(got.intra_op_threads, 1);
+  EXPECT_EQ(at::get_num_threads(), 1);
+  EXPECT_EQ(current_thread_plan().parallel_members, 3);
+  p.intra_op_threads = 0;
+  EXPECT_THROW(configure_threads(p), std::invalid_argument);
+  configure_threads(2, 2);
+  EXPECT_EQ(current_thread_plan().parallel_members, 2);
+}
+
 TEST(ThreadPlan, ConfigureAppliesTorchThreads) {
   const auto p = configure_threads(4, 2);
   EXPECT_EQ(p.intra_op_threads, 2);

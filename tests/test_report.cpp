@@ -44,7 +44,7 @@ RunInfo run_info() {
   r.gate.quorum = 2;
   r.gate.fallback = GateFallback::Abstain;
   r.vote = VoteRule::Soft;
-  r.cam = "gradcam";
+  r.cam = CamMethod::GradCam;
   r.inputs = {"images/"};
   return r;
 }

@@ -2,8 +2,13 @@
 // `ensemble-classify` as a library call: resolves the task, the members and their weights,
 // the lung masks, runs the gated ensemble over the inputs in batches and writes the report.
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "gradgate/cam_method.h"
+#include "gradgate/gate.h"
+#include "gradgate/vote.h"
 
 namespace gradgate {
 
@@ -13,9 +18,15 @@ struct ClassifyRequest {
   std::filesystem::path models_dir;      // empty: the task's models_dir
   std::string preset;                    // empty: the task's (used only without a manifest)
   std::vector<std::string> members;      // empty: the task's (or the manifest's) members
-  double tau = -1.0;                     // < 0: the task's
-  int quorum = 0;                        // 0: the task's
-  std::string fallback, vote, cam;       // empty: the task's
+  // Gate, vote and saliency settings; unset: the task's. Strings (the CLI's) are parsed with
+  // the enums' name tables where they are read; run_classify validates tau (checked_tau,
+  // "--tau") and quorum (>= 1, "--quorum") before anything runs: an invalid value is an
+  // error, never the task's default.
+  std::optional<double> tau;
+  std::optional<int> quorum;             // more than the members selected: all of them
+  std::optional<GateFallback> fallback;
+  std::optional<VoteRule> vote;
+  std::optional<CamMethod> cam;
   std::vector<std::string> inputs;       // image files, folders, manifest/CSV files
   std::filesystem::path out = "out";
   bool save_maps = false;                // raw maps + mask as .npy

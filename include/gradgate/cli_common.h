@@ -1,14 +1,19 @@
 #pragma once
-// Small pieces shared by the command-line tools (src/cli/*.cpp).
+// Small pieces shared by the command-line tools (src/cli/*.cpp) and the benchmarks
+// (bench/*.cpp): the tools' own, built into the gradgate_cli library, not into gradgate.
+// Library code (src/ outside src/cli/, include/) must not include this header: it is the one
+// place Boost.Program_options enters.
 #include <boost/program_options.hpp>
 
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "gradgate/join.h"
+#include "gradgate/task.h"  // require_task
+
 namespace gradgate {
 
-std::string join(const std::vector<std::string>& items, const std::string& sep);
 std::vector<std::string> split_list(const std::string& comma_separated);
 
 // Parses argv against `opts` (and `positional` when given). Returns false after printing
@@ -17,9 +22,6 @@ std::vector<std::string> split_list(const std::string& comma_separated);
 bool parse_options(int argc, char** argv, const boost::program_options::options_description& opts,
                    boost::program_options::variables_map& vm,
                    const boost::program_options::positional_options_description* positional = nullptr);
-
-// Throws Error when `task` is empty or not one of task_names(), listing the valid ones.
-void require_task(const std::string& task);
 
 // The zoo as a table: member, family, torchvision name, input side and width at `preset`,
 // parameter count (built at that preset with 1000 classes), feature layer, study's layer.

@@ -10,8 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "gradgate/cam_method.h"
+#include "gradgate/gate.h"
 #include "gradgate/normalization.h"
 #include "gradgate/task.h"
+#include "gradgate/vote.h"
 
 namespace gradgate {
 
@@ -60,20 +63,30 @@ NetworksConfig load_networks_config(const std::filesystem::path& path);
 
 // ---- config/tasks/<task>.yaml ----
 
-// Allowed values of the ensemble's string settings (the first is the default).
+// Allowed values of the ensemble's string settings (the first is the default): the canonical
+// names of gate.h's, vote.h's and cam_method.h's name tables (no second list).
 const std::vector<std::string>& fallback_names();  // abstain, all, best
 const std::vector<std::string>& vote_names();      // soft, hard, weighted
 const std::vector<std::string>& cam_names();       // gradcam, gradcampp, hirescam
 
-// The ensemble a task runs by default; the CLI may override any of these.
+// A task's gate when its file omits a key: GateOptions' tau and fallback (written once, in
+// gate.h), and quorum 3 (written only here).
+inline GateOptions default_task_gate() {
+  GateOptions g;
+  g.quorum = 3;
+  return g;
+}
+
+// The ensemble a task runs by default; the CLI may override any of these. The file's strings
+// are parsed into the enums here, once, when the task is loaded.
 struct EnsembleDefaults {
   std::vector<std::string> members;  // registry names, validated
   std::string preset = "compact";    // one of preset_names()
-  double tau = 0.5;                  // gate: minimum share of CAM mass inside the lungs, [0,1]
-  int quorum = 3;                    // members that must pass the gate, 1..members.size()
-  std::string fallback = "abstain";  // when fewer than `quorum` pass: abstain | all | best
-  std::string vote = "soft";         // soft | hard | weighted
-  std::string cam = "gradcam";       // gradcam | gradcampp | hirescam
+  // tau: minimum share of CAM mass inside the lungs, [0,1]; quorum: members that must pass,
+  // 1..members.size() (clamped to it when the file omits it); fallback: when fewer pass.
+  GateOptions gate = default_task_gate();
+  VoteRule vote = VoteRule::Soft;
+  CamMethod cam = CamMethod::GradCam;
   std::filesystem::path models_dir;  // absolute: project root / the file's `models_dir`
 };
 

@@ -7,16 +7,16 @@
 
 #include <opencv2/core.hpp>
 
+#include "gradgate/cam_method.h"
 #include "gradgate/config.h"
 #include "gradgate/gate.h"
 #include "gradgate/lung_mask.h"
 #include "gradgate/member_card.h"
+#include "gradgate/outcome.h"
 #include "gradgate/parallel.h"
 #include "gradgate/vote.h"
 
 namespace gradgate {
-
-enum class CamMethod;
 
 struct EnsembleMemberSpec {
   MemberCard card;                // name, input side, width, its own normalisation
@@ -28,31 +28,9 @@ struct EnsembleOptions {
   std::vector<std::string> classes;
   GateOptions gate;
   VoteRule vote = VoteRule::Soft;
-  std::string cam = "gradcam";    // gradcam | gradcampp | hirescam
+  CamMethod cam = CamMethod::GradCam;
   RunMode mode = RunMode::Parallel;
   bool keep_maps = true;          // keep each member's map at image size in the outcome
-};
-
-struct MemberOutcome {
-  std::string name;
-  int label = -1;                 // argmax class
-  double probability = 0.0;       // probability of `label`
-  std::vector<double> probs;      // per class
-  LungShare share;                // in-lung share, lift, status
-  bool passed = false;            // share >= tau
-  bool kept = false;              // voted (passed, or chosen by the fallback)
-  cv::Mat map;                    // CV_32FC1 at the image's size (when keep_maps)
-};
-
-struct ImageOutcome {
-  std::filesystem::path image;
-  bool ok = false;                // false: the image could not be processed (see error)
-  std::string error;
-  cv::Mat gray;                   // CV_32FC1 [0,1], the image as loaded
-  LungMask mask;
-  GateDecision gate;
-  VoteResult vote;                // label -1 / abstained when the gate abstains
-  std::vector<MemberOutcome> members;
 };
 
 // Time spent per stage over a call, for the benchmark (seconds, wall clock).

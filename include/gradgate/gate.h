@@ -6,6 +6,8 @@
 
 #include <opencv2/core.hpp>
 
+#include "gradgate/enum_names.h"
+
 namespace gradgate {
 
 enum class GateStatus {
@@ -47,15 +49,33 @@ enum class GateFallback {
   All,      // too few passed: keep every member (the plain ensemble)
   Best,     // too few passed: keep the member with the highest in-lung share
 };
-const char* to_string(GateFallback f);
-// "abstain" | "all" | "best" (case-insensitive); throws ConfigError otherwise.
-GateFallback gate_fallback_from_string(const std::string& s);
+// The one name table: "abstain" | "all" | "best" (the first is the default).
+inline const EnumNames<GateFallback>& gate_fallback_names() {
+  static const EnumNames<GateFallback> table(
+      "gate fallback",
+      {{GateFallback::Abstain, "abstain"}, {GateFallback::All, "all"}, {GateFallback::Best, "best"}});
+  return table;
+}
+inline const char* to_string(GateFallback f) { return gate_fallback_names().to_string(f); }
+// Case-insensitive; throws ConfigError listing the valid names otherwise.
+inline GateFallback gate_fallback_from_string(const std::string& s) {
+  return gate_fallback_names().from_string(s);
+}
 
+// The one place the gate's defaults are written: a task file without `tau`/`fallback` gets
+// these (config.h's EnsembleDefaults holds a GateOptions), and so does a bare GateOptions.
+// quorum 1 is the bare gate's; a task's default quorum is EnsembleDefaults' (3).
 struct GateOptions {
   double tau = 0.5;  // a member passes when its status is Ok and share >= tau; tau in [0,1]
   int quorum = 1;    // at least this many members must pass, else the fallback decides
   GateFallback fallback = GateFallback::Abstain;
 };
+
+// The one validation of tau: finite and in [0,1]. Returns tau; otherwise throws ConfigError
+// "<what> must be <kTauExpected>, got <tau>" (`what` names the setting: "--tau", "tau").
+// The task loader, the classify request and gate_decide all call it.
+inline constexpr char kTauExpected[] = "a number in [0, 1]";
+double checked_tau(double tau, const std::string& what = "gate threshold tau");
 
 struct GateDecision {
   std::vector<bool> passed;  // per member: status Ok and share >= tau
@@ -67,8 +87,8 @@ struct GateDecision {
   std::vector<int> kept_indices() const;
 };
 
-// One image, one LungShare per member (in member order). Throws ConfigError when tau is
-// outside [0,1], quorum < 1, or quorum exceeds the number of members; std::invalid_argument
+// One image, one LungShare per member (in member order). Throws ConfigError when tau fails
+// checked_tau, quorum < 1, or quorum exceeds the number of members; std::invalid_argument
 // when no members are given. Ties under Best go to the lowest member index.
 GateDecision gate_decide(const std::vector<LungShare>& members, const GateOptions& options);
 

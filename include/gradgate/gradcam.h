@@ -14,19 +14,10 @@
 
 #include <opencv2/core.hpp>
 
+#include "gradgate/cam_method.h"
 #include "gradgate/zoo/member.h"
 
 namespace gradgate {
-
-enum class CamMethod {
-  GradCam,      // w_c = mean_ij dY/dA_cij;                 map = ReLU(sum_c w_c A_c)
-  GradCamPlusPlus,  // Chattopadhyay et al. 2018 (exp-score closed form, as pytorch-grad-cam)
-  HiResCam,     // map = ReLU(sum_c dY/dA_c * A_c)  (element-wise, no spatial averaging)
-};
-
-const char* to_string(CamMethod m);
-// Accepts "gradcam", "gradcam++" / "gradcampp", "hirescam" (case-insensitive); throws ConfigError.
-CamMethod cam_method_from_string(const std::string& s);
 
 struct CamOptions {
   CamMethod method = CamMethod::GradCam;

@@ -13,6 +13,8 @@
 
 #include <opencv2/core.hpp>
 
+#include "gradgate/enum_names.h"
+
 namespace gradgate {
 
 struct LungMask {
@@ -27,7 +29,15 @@ struct LungMask {
   bool empty() const;
 };
 
-const char* to_string(LungMask::Source source);
+// The one name table: "file" | "segmenter" | "atlas" (results.csv's mask_source column).
+inline const EnumNames<LungMask::Source>& lung_mask_source_names() {
+  static const EnumNames<LungMask::Source> table("lung mask source",
+                                                 {{LungMask::Source::File, "file"},
+                                                  {LungMask::Source::Segmenter, "segmenter"},
+                                                  {LungMask::Source::Atlas, "atlas"}});
+  return table;
+}
+inline const char* to_string(LungMask::Source source) { return lung_mask_source_names().to_string(source); }
 
 // The naming rule for mask files beside an image `<dir>/<stem>.<ext>`; the first that exists:
 //   a. <dir>/<stem>_mask.png

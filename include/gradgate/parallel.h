@@ -32,6 +32,17 @@ ThreadPlan plan_threads(int cores = 0, int parallel_members = 0);
 // thread, not while for_each_member runs. Returns the plan now in force.
 ThreadPlan configure_threads(int cores = 0, int parallel_members = 0);
 
+// ensemble-train's plan: `members_at_once` members in parallel with one intra-op thread each
+// (training measured faster so than fewer members with more threads: docs/architecture.md,
+// "Training"), or, with one member at a time, every core inside it. cores <= 0: the cores TBB
+// sees; members_at_once clamped to [1, cores].
+ThreadPlan plan_training_threads(int cores, int members_at_once);
+
+// Applies `plan` as given (cores, parallel_members >= 1, intra_op_threads >= 1; throws
+// std::invalid_argument otherwise), as configure_threads(cores, parallel_members) applies
+// plan_threads'. Returns the plan now in force.
+ThreadPlan configure_threads(const ThreadPlan& plan);
+
 // Sets OpenBLAS's own thread pool to n threads (torch's set_num_threads does not reach it; it
 // does for MKL); a no-op when libblas.so.3 is another BLAS. Sized like torch's intra-op pool:
 // members running in parallel get one BLAS thread each (more would oversubscribe the cores, and

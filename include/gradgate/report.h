@@ -16,8 +16,10 @@
 
 #include <opencv2/core.hpp>
 
-#include "gradgate/ensemble.h"
+#include "gradgate/cam_method.h"
+#include "gradgate/enum_names.h"
 #include "gradgate/gate.h"
+#include "gradgate/outcome.h"
 #include "gradgate/vote.h"
 
 namespace gradgate {
@@ -72,15 +74,11 @@ struct RunInfo {
   std::string preset;
   GateOptions gate;
   VoteRule vote = VoteRule::Soft;
-  std::string cam = "gradcam";
+  CamMethod cam = CamMethod::GradCam;
   std::vector<std::string> inputs;     // the CLI's INPUT arguments (informational)
   std::string date;                    // ISO 8601 UTC; filled at start when empty
   std::string version = gradgate_version();
 };
-
-// Members (names), classes, gate, vote and cam from the ensemble's options.
-RunInfo make_run_info(const std::string& task, const EnsembleOptions& options,
-                      const std::vector<std::string>& untrained);
 
 // ---- rendering (pure functions; used by ReportWriter, public for callers and tests) ----
 
@@ -92,8 +90,9 @@ struct RenderOptions {
   int colormap = 2;         // cv::ColormapTypes; 2 = COLORMAP_JET, 20 = COLORMAP_TURBO
 };
 
-// "jet" | "turbo" | "inferno" | "viridis" (case-insensitive) -> RenderOptions::colormap;
-// throws ConfigError otherwise.
+// The one name table of colour maps: "jet" | "turbo" | "inferno" | "viridis" -> cv::ColormapTypes.
+const EnumNames<int>& colormap_names();
+// Case-insensitive -> RenderOptions::colormap; throws ConfigError listing the valid names.
 int colormap_from_string(const std::string& name);
 
 // Display size of an image of `size` with its longer side scaled to `side`.

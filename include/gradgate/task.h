@@ -24,4 +24,8 @@ struct TaskSpec {
 // The four tasks, in the study's order.
 const std::vector<std::string>& task_names();
 
+// Throws Error when `task` is empty ("--task is required") or not one of task_names(),
+// listing the valid ones.
+void require_task(const std::string& task);
+
 }  // namespace gradgate

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "gradgate/enum_names.h"
 #include "gradgate/gate.h"
 
 namespace gradgate {
@@ -12,9 +13,15 @@ enum class VoteRule {
   Hard,      // majority of the members' argmax labels; ties broken by mean probability
   Weighted,  // probabilities weighted by each member's in-lung share
 };
-const char* to_string(VoteRule r);
-// "soft" | "hard" | "weighted" (case-insensitive); throws ConfigError otherwise.
-VoteRule vote_rule_from_string(const std::string& s);
+// The one name table: "soft" | "hard" | "weighted" (the first is the default).
+inline const EnumNames<VoteRule>& vote_rule_names() {
+  static const EnumNames<VoteRule> table(
+      "vote rule", {{VoteRule::Soft, "soft"}, {VoteRule::Hard, "hard"}, {VoteRule::Weighted, "weighted"}});
+  return table;
+}
+inline const char* to_string(VoteRule r) { return vote_rule_names().to_string(r); }
+// Case-insensitive; throws ConfigError listing the valid names otherwise.
+inline VoteRule vote_rule_from_string(const std::string& s) { return vote_rule_names().from_string(s); }
 
 struct VoteResult {
   int label = -1;            // class index; -1 when abstained

@@ -3,9 +3,11 @@
 #include <boost/program_options.hpp>
 
 #include <iostream>
+#include <sstream>
 
 #include "gradgate/classify.h"
 #include "gradgate/cli_common.h"
+#include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/process_policy.h"
 #include "gradgate/task.h"
@@ -16,7 +18,14 @@ using namespace gradgate;
 int main(int argc, char** argv) {
   prepare_process(argv);
   ClassifyRequest rq;
-  std::string members, models, config_dir, out, segmenter, atlas;
+  std::string members, models, config_dir, out, segmenter, atlas, fallback, vote, cam;
+  double tau = 0.0;
+  int quorum = 0;
+  // Defaults are written once: the request's initialisers (classify.h) and the gate's
+  // (gate.h, config.h); the help names them from there.
+  const EnsembleDefaults builtin;
+  std::ostringstream tau_default;
+  tau_default << "task's (" << builtin.gate.tau << ")";
   bool no_overlays = false, no_montage = false, no_progress = false, require_trained = false;
 
   po::options_description opts(
@@ -35,17 +44,17 @@ int main(int argc, char** argv) {
     ("models,m", po::value(&models)->default_value("", "the task's models_dir"), "models folder with manifest.yaml (from ensemble-train)")
     ("preset", po::value(&rq.preset)->default_value("", "task's (compact)"), "member size preset without a manifest: full | compact | tiny")
     ("members", po::value(&members)->default_value("", "task's"), "comma-separated members to use")
-    ("tau", po::value(&rq.tau)->default_value(-1.0, "task's (0.5)"), "gate: minimum in-lung share of Grad-CAM mass, in [0,1]")
-    ("quorum", po::value(&rq.quorum)->default_value(0, "task's (3)"), "gate: members that must pass, else the fallback decides")
-    ("fallback", po::value(&rq.fallback)->default_value("", "task's (abstain)"), "fewer than quorum pass: abstain | all | best")
-    ("vote", po::value(&rq.vote)->default_value("", "task's (soft)"), "vote rule: soft | hard | weighted")
-    ("cam", po::value(&rq.cam)->default_value("", "task's (gradcam)"), "saliency: gradcam | gradcampp | hirescam")
-    ("out,o", po::value(&out)->default_value("out"), "output folder (results.csv, results.jsonl, run.json, overlays/, montage/, maps/)")
+    ("tau", po::value(&tau)->default_value(builtin.gate.tau, tau_default.str()), "gate: minimum in-lung share of Grad-CAM mass, in [0,1]")
+    ("quorum", po::value(&quorum)->default_value(builtin.gate.quorum, "task's (" + std::to_string(builtin.gate.quorum) + ")"), "gate: members that must pass (>= 1), else the fallback decides")
+    ("fallback", po::value(&fallback)->default_value(to_string(builtin.gate.fallback), std::string("task's (") + to_string(builtin.gate.fallback) + ")"), ("fewer than quorum pass: " + gate_fallback_names().joined(" | ")).c_str())
+    ("vote", po::value(&vote)->default_value(to_string(builtin.vote), std::string("task's (") + to_string(builtin.vote) + ")"), ("vote rule: " + vote_rule_names().joined(" | ")).c_str())
+    ("cam", po::value(&cam)->default_value(to_string(builtin.cam), std::string("task's (") + to_string(builtin.cam) + ")"), ("saliency: " + cam_method_names().joined(" | ")).c_str())
+    ("out,o", po::value(&out)->default_value(rq.out.string()), "output folder (results.csv, results.jsonl, run.json, overlays/, montage/, maps/)")
     ("save-maps", po::bool_switch(&rq.save_maps), "also write each member's raw map and the mask as .npy (maps/)")
     ("no-overlays", po::bool_switch(&no_overlays), "skip the per-member overlay PNGs")
     ("no-montage", po::bool_switch(&no_montage), "skip the montage PNG per image")
-    ("batch", po::value(&rq.batch)->default_value(8), "images per Grad-CAM pass")
-    ("threads", po::value(&rq.threads)->default_value(0, "all cores"), "cores to use")
+    ("batch", po::value(&rq.batch)->default_value(rq.batch), "images per Grad-CAM pass")
+    ("threads", po::value(&rq.threads)->default_value(rq.threads, "all cores"), "cores to use")
     ("serial", po::bool_switch(&rq.serial), "run members one after another (same results as parallel)")
     ("require-trained", po::bool_switch(&require_trained), "refuse to run members without trained weights")
     ("segmenter", po::value(&segmenter)->default_value("", "models/lung_unet/lung_unet.pt"), "lung U-Net weights")
@@ -71,6 +80,21 @@ int main(int argc, char** argv) {
     require_task(rq.task);
     if (rq.inputs.empty()) throw Error("no INPUT given: name image files, folders or a manifest/CSV");
     rq.members = split_list(members);
+    // Given options only (the rest stay the task's); strings become enums here, through the
+    // one name table each; run_classify validates tau and quorum (errors naming the option).
+    const auto given = [&](const char* name) { return !vm[name].defaulted(); };
+    const auto parse = [](const char* option, const auto& table, const std::string& text) {
+      try {
+        return table.from_string(text);
+      } catch (const ConfigError& e) {
+        throw ConfigError(std::string("--") + option + ": " + e.what());
+      }
+    };
+    if (given("tau")) rq.tau = tau;
+    if (given("quorum")) rq.quorum = quorum;
+    if (given("fallback")) rq.fallback = parse("fallback", gate_fallback_names(), fallback);
+    if (given("vote")) rq.vote = parse("vote", vote_rule_names(), vote);
+    if (given("cam")) rq.cam = parse("cam", cam_method_names(), cam);
     rq.models_dir = models;
     rq.config_dir = config_dir;
     rq.out = out;

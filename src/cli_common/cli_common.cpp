@@ -1,3 +1,4 @@
+// The tools' shared pieces (gradgate_cli; see cli_common.h). Not part of the gradgate library.
 #include "gradgate/cli_common.h"
 
 #include <iomanip>
@@ -10,12 +11,6 @@
 #include "gradgate/zoo/registry.h"
 
 namespace gradgate {
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string s;
-  for (size_t i = 0; i < items.size(); ++i) s += (i ? sep : "") + items[i];
-  return s;
-}
 
 std::vector<std::string> split_list(const std::string& comma_separated) {
   std::vector<std::string> items;
@@ -40,14 +35,6 @@ bool parse_options(int argc, char** argv, const boost::program_options::options_
   }
   po::notify(vm);
   return true;
-}
-
-void require_task(const std::string& task) {
-  const auto& names = task_names();
-  if (task.empty()) throw Error("--task is required; valid tasks: " + join(names, ", "));
-  for (const auto& n : names)
-    if (n == task) return;
-  throw Error("unknown task '" + task + "'; valid tasks: " + join(names, ", "));
 }
 
 void print_network_table(std::ostream& out, const std::string& preset) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "gradgate/error.h"
+
 namespace gradgate {
 
 namespace {
@@ -39,6 +41,15 @@ const std::vector<std::string>& task_names() {
   static const std::vector<std::string> names = {"pneumonia", "bacterial-vs-viral",
                                                  "covid-vs-other", "covid-vs-all"};
   return names;
+}
+
+void require_task(const std::string& task) {
+  const auto& names = task_names();
+  std::string valid;
+  for (size_t i = 0; i < names.size(); ++i) valid += (i ? ", " : "") + names[i];
+  if (task.empty()) throw Error("--task is required; valid tasks: " + valid);
+  if (std::find(names.begin(), names.end(), task) == names.end())
+    throw Error("unknown task '" + task + "'; valid tasks: " + valid);
 }
 
 }  // namespace gradgate

@@ -1,6 +1,7 @@
 // config/tasks/<task>.yaml: classes, label map, sources and the ensemble's defaults.
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <set>
 
 #include "config/yaml_value.h"
@@ -15,15 +16,15 @@ using config_detail::join_names;
 using config_detail::YamlValue;
 
 const std::vector<std::string>& fallback_names() {
-  static const std::vector<std::string> names = {"abstain", "all", "best"};
+  static const std::vector<std::string> names = gate_fallback_names().names();
   return names;
 }
 const std::vector<std::string>& vote_names() {
-  static const std::vector<std::string> names = {"soft", "hard", "weighted"};
+  static const std::vector<std::string> names = vote_rule_names().names();
   return names;
 }
 const std::vector<std::string>& cam_names() {
-  static const std::vector<std::string> names = {"gradcam", "gradcampp", "hirescam"};
+  static const std::vector<std::string> names = cam_method_names().names();
   return names;
 }
 
@@ -83,15 +84,28 @@ EnsembleDefaults read_ensemble(const YamlValue& e, const fs::path& project_root)
   if (d.members.empty()) members.fail_expected("a non-empty list of network names");
 
   if (auto v = e.optional("preset")) d.preset = v->as_choice(preset_names());
-  if (auto v = e.optional("tau")) d.tau = v->as_double(0.0, 1.0);
-  if (auto v = e.optional("quorum")) {
-    d.quorum = static_cast<int>(v->as_int(1, static_cast<int64_t>(d.members.size())));
-  } else if (d.quorum > static_cast<int>(d.members.size())) {
-    d.quorum = static_cast<int>(d.members.size());
+  if (auto v = e.optional("tau")) {
+    // checked_tau is the one validation (finite, [0,1]); the error keeps the file's
+    // "<file>:<line>: key 'ensemble.tau': expected a number in [0, 1], got '<text>'".
+    double tau = std::numeric_limits<double>::quiet_NaN();
+    if (!v->node().IsScalar() || !YAML::convert<double>::decode(v->node(), tau))
+      v->fail_expected(kTauExpected);
+    try {
+      d.gate.tau = checked_tau(tau, "tau");
+    } catch (const ConfigError&) {
+      v->fail_expected(kTauExpected);
+    }
   }
-  if (auto v = e.optional("fallback")) d.fallback = v->as_choice(fallback_names());
-  if (auto v = e.optional("vote")) d.vote = v->as_choice(vote_names());
-  if (auto v = e.optional("cam")) d.cam = v->as_choice(cam_names());
+  if (auto v = e.optional("quorum")) {
+    d.gate.quorum = static_cast<int>(v->as_int(1, static_cast<int64_t>(d.members.size())));
+  } else if (d.gate.quorum > static_cast<int>(d.members.size())) {
+    d.gate.quorum = static_cast<int>(d.members.size());
+  }
+  // The file takes the canonical names only (as_choice: exact, listed in the error); the
+  // one name table turns them into the enums.
+  if (auto v = e.optional("fallback")) d.gate.fallback = gate_fallback_from_string(v->as_choice(fallback_names()));
+  if (auto v = e.optional("vote")) d.vote = vote_rule_from_string(v->as_choice(vote_names()));
+  if (auto v = e.optional("cam")) d.cam = cam_method_from_string(v->as_choice(cam_names()));
   const fs::path models = e.at("models_dir", "a folder (relative to the project root)")
                               .as_string("a folder (relative to the project root)");
   // The folder need not exist yet: training creates it.

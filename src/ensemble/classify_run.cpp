@@ -5,15 +5,16 @@
 
 #include <tbb/parallel_for.h>
 
-#include "gradgate/cli_common.h"
 #include "gradgate/config.h"
 #include "gradgate/ensemble.h"
 #include "gradgate/error.h"
 #include "gradgate/image.h"
 #include "gradgate/inputs.h"
 #include "gradgate/member_card.h"
+#include "gradgate/join.h"  // until join moves to gradgate/common/strings.h
 #include "gradgate/models_manifest.h"
 #include "gradgate/report.h"
+#include "gradgate/task.h"
 
 namespace gradgate {
 
@@ -53,11 +54,34 @@ std::vector<EnsembleMemberSpec> resolve_members(const ClassifyRequest& rq, const
   return specs;
 }
 
+// Invalid request values are errors naming the CLI option (the request is what
+// ensemble-classify's options fill), checked before anything is loaded.
+void check_request(const ClassifyRequest& rq) {
+  if (rq.tau) checked_tau(*rq.tau, "--tau");
+  if (rq.quorum && *rq.quorum < 1)
+    throw ConfigError("--quorum must be >= 1, got " + std::to_string(*rq.quorum));
+  if (rq.batch < 1) throw ConfigError("--batch must be >= 1");
+  if (rq.threads < 0) throw ConfigError("--threads must be >= 0 (0: all cores), got " + std::to_string(rq.threads));
+}
+
+// The request's gate/vote/cam over the task's (check_request has passed).
+void apply_settings(const ClassifyRequest& rq, const EnsembleDefaults& task, EnsembleOptions* eo) {
+  eo->gate = task.gate;
+  if (rq.tau) eo->gate.tau = *rq.tau;
+  if (rq.quorum) eo->gate.quorum = *rq.quorum;
+  // A quorum larger than the members left (e.g. --members a,b) means "all of them".
+  eo->gate.quorum = std::min<int>(eo->gate.quorum, static_cast<int>(eo->members.size()));
+  if (rq.fallback) eo->gate.fallback = *rq.fallback;
+  eo->vote = rq.vote.value_or(task.vote);
+  eo->cam = rq.cam.value_or(task.cam);
+}
+
 }  // namespace
 
 ClassifySummary run_classify(const ClassifyRequest& rq) {
   const auto t0 = std::chrono::steady_clock::now();
   require_task(rq.task);
+  check_request(rq);
   const fs::path config_dir = resolve_config_dir(rq.config_dir);
   const TaskConfig task = load_task(rq.task, config_dir);
   const NetworksConfig nets = load_networks_config(config_dir / "networks.yaml");
@@ -67,16 +91,8 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
   eo.classes = task.task.classes;
   eo.members = resolve_members(rq, task, nets, models_dir);
   if (eo.members.empty()) throw ConfigError("no members selected");
-  eo.gate.tau = rq.tau >= 0 ? rq.tau : task.ensemble.tau;
-  eo.gate.quorum = rq.quorum > 0 ? rq.quorum : task.ensemble.quorum;
-  // A quorum larger than the members left (e.g. --members a,b) means "all of them".
-  eo.gate.quorum = std::min<int>(eo.gate.quorum, static_cast<int>(eo.members.size()));
-  eo.gate.fallback = gate_fallback_from_string(rq.fallback.empty() ? task.ensemble.fallback : rq.fallback);
-  eo.vote = vote_rule_from_string(rq.vote.empty() ? task.ensemble.vote : rq.vote);
-  eo.cam = rq.cam.empty() ? task.ensemble.cam : rq.cam;
+  apply_settings(rq, task.ensemble, &eo);
   eo.mode = rq.serial ? RunMode::Serial : RunMode::Parallel;
-  if (eo.gate.tau > 1.0) throw ConfigError("--tau must be in [0,1], got " + std::to_string(eo.gate.tau));
-  if (rq.batch < 1) throw ConfigError("--batch must be >= 1");
 
   const auto inputs = collect_inputs(rq.inputs);
   configure_threads(rq.threads, rq.serial ? 1 : 0);
@@ -98,7 +114,14 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
                  "folder: "
               << models_dir.string() << ").\n\n";
 
-  RunInfo info = make_run_info(task.task.name, eo, summary.untrained);
+  RunInfo info;
+  info.task = task.task.name;
+  info.classes = eo.classes;
+  for (const auto& m : eo.members) info.members.push_back(m.card.member);
+  info.untrained = summary.untrained;
+  info.gate = eo.gate;
+  info.vote = eo.vote;
+  info.cam = eo.cam;
   info.preset = rq.preset.empty() ? task.ensemble.preset : rq.preset;
   info.inputs = rq.inputs;
   ReportOptions ro;

@@ -47,7 +47,7 @@ Ensemble::Ensemble(EnsembleOptions options) : options_(std::move(options)), impl
   if (options_.classes.size() < 2)
     throw ModelError("ensemble: a task needs at least 2 classes, got " +
                      std::to_string(options_.classes.size()));
-  impl_->cam.method = cam_method_from_string(options_.cam);
+  impl_->cam.method = options_.cam;
   const int64_t k = static_cast<int64_t>(options_.classes.size());
   for (const auto& spec : options_.members) {
     Member m = make_member(spec.card.member, {k, spec.card.width, spec.card.input_side});

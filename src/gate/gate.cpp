@@ -20,22 +20,11 @@ const char* to_string(GateStatus s) {
   return "?";
 }
 
-const char* to_string(GateFallback f) {
-  switch (f) {
-    case GateFallback::Abstain: return "abstain";
-    case GateFallback::All: return "all";
-    case GateFallback::Best: return "best";
-  }
-  return "?";
-}
-
-GateFallback gate_fallback_from_string(const std::string& s) {
-  std::string k = s;
-  std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (k == "abstain") return GateFallback::Abstain;
-  if (k == "all") return GateFallback::All;
-  if (k == "best") return GateFallback::Best;
-  throw ConfigError("unknown gate fallback '" + s + "'; expected abstain, all or best");
+double checked_tau(double tau, const std::string& what) {
+  if (std::isfinite(tau) && tau >= 0.0 && tau <= 1.0) return tau;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", tau);
+  throw ConfigError(what + " must be " + kTauExpected + ", got " + buf);
 }
 
 namespace {
@@ -164,8 +153,7 @@ std::vector<int> GateDecision::kept_indices() const {
 GateDecision gate_decide(const std::vector<LungShare>& members, const GateOptions& o) {
   const int n = static_cast<int>(members.size());
   if (n == 0) throw std::invalid_argument("gate_decide: no members");
-  if (!(o.tau >= 0.0 && o.tau <= 1.0))
-    throw ConfigError("gate threshold tau must lie in [0,1], got " + std::to_string(o.tau));
+  checked_tau(o.tau);
   if (o.quorum < 1 || o.quorum > n)
     throw ConfigError("gate quorum must lie in [1, " + std::to_string(n) +
                       "] (the number of members), got " + std::to_string(o.quorum));

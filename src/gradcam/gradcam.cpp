@@ -12,24 +12,6 @@
 
 namespace gradgate {
 
-const char* to_string(CamMethod m) {
-  switch (m) {
-    case CamMethod::GradCam: return "gradcam";
-    case CamMethod::GradCamPlusPlus: return "gradcam++";
-    case CamMethod::HiResCam: return "hirescam";
-  }
-  return "?";
-}
-
-CamMethod cam_method_from_string(const std::string& s) {
-  std::string k = s;
-  std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (k == "gradcam" || k == "grad-cam") return CamMethod::GradCam;
-  if (k == "gradcam++" || k == "gradcampp" || k == "grad-cam++") return CamMethod::GradCamPlusPlus;
-  if (k == "hirescam") return CamMethod::HiResCam;
-  throw ConfigError("unknown CAM method '" + s + "'; expected gradcam, gradcam++ or hirescam");
-}
-
 namespace {
 
 // Puts a member in eval mode for a scope and restores its mode afterwards, also on throw.

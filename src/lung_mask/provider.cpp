@@ -11,15 +11,6 @@ namespace gradgate {
 
 bool LungMask::empty() const { return mask.empty() || cv::countNonZero(mask) == 0; }
 
-const char* to_string(LungMask::Source source) {
-  switch (source) {
-    case LungMask::Source::File: return "file";
-    case LungMask::Source::Segmenter: return "segmenter";
-    case LungMask::Source::Atlas: return "atlas";
-  }
-  return "unknown";
-}
-
 LungMaskProviderOptions default_lung_mask_options() {
   LungMaskProviderOptions o;
   o.segmenter_weights = source_tree_dir() / "models" / "lung_unet" / "lung_unet.pt";

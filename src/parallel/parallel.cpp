@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 
 #include <opencv2/core.hpp>
 
@@ -48,8 +50,7 @@ int blas_threads() {
 
 namespace {
 
-ThreadPlan configure_locked(State& s, int cores, int parallel_members) {
-  const ThreadPlan p = plan_threads(cores, parallel_members);
+ThreadPlan configure_locked(State& s, const ThreadPlan& p) {
   std::call_once(interop_once, [] {
     // Members are the unit of parallelism; torch's inter-op pool stays minimal. torch throws
     // when the pool already started (someone else used it first): then it keeps its size.
@@ -77,16 +78,33 @@ ThreadPlan plan_threads(int cores, int parallel_members) {
   return p;
 }
 
+ThreadPlan plan_training_threads(int cores, int members_at_once) {
+  ThreadPlan p = plan_threads(cores, std::max(1, members_at_once));
+  if (p.parallel_members > 1) p.intra_op_threads = 1;
+  return p;
+}
+
 ThreadPlan configure_threads(int cores, int parallel_members) {
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
-  return configure_locked(s, cores, parallel_members);
+  return configure_locked(s, plan_threads(cores, parallel_members));
+}
+
+ThreadPlan configure_threads(const ThreadPlan& plan) {
+  if (plan.cores < 1 || plan.parallel_members < 1 || plan.intra_op_threads < 1)
+    throw std::invalid_argument("configure_threads: a plan needs cores, parallel_members and "
+                                "intra_op_threads >= 1, got " + std::to_string(plan.cores) + ", " +
+                                std::to_string(plan.parallel_members) + ", " +
+                                std::to_string(plan.intra_op_threads));
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return configure_locked(s, plan);
 }
 
 ThreadPlan current_thread_plan() {
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
-  if (!s.configured) configure_locked(s, 0, 0);
+  if (!s.configured) configure_locked(s, plan_threads(0, 0));
   return s.plan;
 }
 
@@ -95,7 +113,7 @@ void for_each_member(std::size_t n, const std::function<void(std::size_t)>& fn, 
   {
     State& s = state();
     std::lock_guard<std::mutex> lock(s.mutex);
-    if (!s.configured) configure_locked(s, 0, 0);
+    if (!s.configured) configure_locked(s, plan_threads(0, 0));
     arena = s.arena;
   }
   if (mode == RunMode::Serial || n <= 1) {

@@ -203,15 +203,15 @@ cv::Mat tile(const cv::Mat& picture, const std::vector<CaptionLine>& caption, co
 
 }  // namespace
 
-int colormap_from_string(const std::string& name) {
-  std::string k = name;
-  std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (k == "jet") return cv::COLORMAP_JET;
-  if (k == "turbo") return cv::COLORMAP_TURBO;
-  if (k == "inferno") return cv::COLORMAP_INFERNO;
-  if (k == "viridis") return cv::COLORMAP_VIRIDIS;
-  throw ConfigError("unknown colour map '" + name + "'; expected jet, turbo, inferno or viridis");
+const EnumNames<int>& colormap_names() {
+  static const EnumNames<int> table("colour map", {{cv::COLORMAP_JET, "jet"},
+                                                   {cv::COLORMAP_TURBO, "turbo"},
+                                                   {cv::COLORMAP_INFERNO, "inferno"},
+                                                   {cv::COLORMAP_VIRIDIS, "viridis"}});
+  return table;
 }
+
+int colormap_from_string(const std::string& name) { return colormap_names().from_string(name); }
 
 cv::Size display_size(cv::Size size, int side) {
   if (size.width <= 0 || size.height <= 0) return {side, side};

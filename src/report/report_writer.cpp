@@ -10,19 +10,6 @@ using namespace gradgate::report_detail;
 
 namespace gradgate {
 
-RunInfo make_run_info(const std::string& task, const EnsembleOptions& options,
-                      const std::vector<std::string>& untrained) {
-  RunInfo r;
-  r.task = task;
-  r.classes = options.classes;
-  for (const auto& m : options.members) r.members.push_back(m.card.member);
-  r.untrained = untrained;
-  r.gate = options.gate;
-  r.vote = options.vote;
-  r.cam = options.cam;
-  return r;
-}
-
 ReportWriter::ReportWriter(ReportOptions options, RunInfo run)
     : options_(std::move(options)), run_(std::move(run)), started_(std::chrono::system_clock::now()) {
   if (run_.date.empty()) run_.date = iso_utc_now();
@@ -59,7 +46,7 @@ void ReportWriter::write_run_json(bool finished) {
   j += "  \"quorum\": " + std::to_string(run_.gate.quorum) + ",\n";
   j += "  \"fallback\": " + json_string(to_string(run_.gate.fallback)) + ",\n";
   j += "  \"vote\": " + json_string(to_string(run_.vote)) + ",\n";
-  j += "  \"cam\": " + json_string(run_.cam) + ",\n";
+  j += "  \"cam\": " + json_string(to_string(run_.cam)) + ",\n";
   j += "  \"inputs\": " + strings(run_.inputs) + ",\n";
   j += "  \"outputs\": {\"overlays\": " + std::string(json_bool(options_.overlays)) +
        ", \"montage\": " + json_bool(options_.montage) + ", \"save_maps\": " + json_bool(options_.save_maps) + "}\n";

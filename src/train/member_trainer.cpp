@@ -6,7 +6,6 @@
 #include <random>
 
 #include "gradgate/error.h"
-#include "gradgate/parallel.h"
 #include "gradgate/train_step.h"
 #include "gradgate/zoo/registry.h"
 
@@ -259,8 +258,9 @@ MemberOutcome kept_member(const MemberJob& job, const TaskData& data, const Trai
 
 MemberOutcome train_member(const MemberJob& job, const TaskData& data, const TrainOptions& opt,
                            const fs::path& out, Progress& progress) {
-  torch::set_num_threads(job.intra_threads);
-  set_blas_threads(job.intra_threads);  // members trained in parallel must not each fan out
+  // Threads: train_ensemble's parallel.h plan is in force (configure_threads; for_each_member
+  // brings each worker to the plan's intra-op count), so members trained in parallel do not
+  // each fan out.
   if (job.keep) return kept_member(job, data, opt, out, progress);
   const int64_t k = static_cast<int64_t>(data.classes.size());
   const uint64_t mh = name_hash(job.name);

@@ -22,7 +22,6 @@ struct MemberJob {
   std::string name;
   PresetInfo preset;
   Normalization norm;  // the member card's
-  int intra_threads = 1;    // torch intra-op threads for this member
   bool parallel_load = true;  // load a batch's images with TBB
   int64_t cache_bytes = 0;  // bound for this member's image cache (train + val + test)
   int members_after = 0;    // members queued behind this one (for the time-left estimate)

@@ -2,9 +2,6 @@
 // or one after another), the soft-vote ensemble on the test split and the models folder.
 #include "gradgate/train.h"
 
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -15,9 +12,10 @@
 #include <sstream>
 #include <thread>
 
-#include "gradgate/cli_common.h"
 #include "gradgate/error.h"
+#include "gradgate/join.h"  // until join moves to gradgate/common/strings.h
 #include "gradgate/models_manifest.h"
+#include "gradgate/parallel.h"
 #include "gradgate/zoo/registry.h"
 #include "train/compat.h"
 #include "train/member_trainer.h"
@@ -219,21 +217,24 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   fs::create_directories(out);
   if (!opt.resume) fs::remove_all(out / "checkpoints");
 
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = opt.threads > 0 ? opt.threads : cores;
+  // The cores in all: --threads, else every core TBB sees (parallel.h).
+  const int threads = plan_threads(opt.threads, 1).cores;
   const int n_members = static_cast<int>(opt.members.size());
   // Automatic: one member per core when there are several members (measured faster on
   // small presets: see docs/architecture.md, "training"); a single member gets every core.
   int parallel = opt.parallel_members;
   if (parallel < 0) parallel = opt.preset == "full" ? 1 : threads;
   parallel = std::max(1, std::min({parallel, n_members, threads}));
+  // parallel.h's plan: members in parallel get one torch thread each, one member at a time
+  // gets every core. Applied below, around the training.
+  const ThreadPlan plan = plan_training_threads(threads, parallel);
 
   Progress progress(opt.progress);
   progress.note("ensemble-train: task " + task.name + ", " + std::to_string(n_members) +
                 " members at preset " + opt.preset + "; train/val/test " +
                 std::to_string(td.split[0].size()) + "/" + std::to_string(td.split[1].size()) + "/" +
                 std::to_string(td.split[2].size()) + " images; " + std::to_string(parallel) +
-                " member(s) at a time, " + std::to_string(parallel > 1 ? 1 : threads) +
+                " member(s) at a time, " + std::to_string(plan.intra_op_threads) +
                 " thread(s) each");
   // An earlier manifest in the output folder: its members trained as this run would train
   // them, whose weights files are there and unchanged, are kept (see keepable). A manifest
@@ -255,7 +256,6 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     j.name = opt.members[i];
     j.preset = {cards[i].input_side, cards[i].width};
     j.norm = cards[i].normalization;
-    j.intra_threads = parallel > 1 ? 1 : threads;
     j.parallel_load = parallel == 1;
     j.cache_bytes = cache_total / parallel;  // members running at once share the bound
     j.lr = lr_of(opt, j.name);
@@ -274,6 +274,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
                       "; training it again");
     }
   }
+  configure_threads(plan);
   if (parallel == 1) {
     // One after another: the time left of a member includes the members still to train after
     // it (kept members are only evaluated and do not count; one whose checkpoint says
@@ -282,22 +283,23 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
       jobs[i].members_after = jobs[i + 1].members_after + (jobs[i + 1].keep ? 0 : 1);
     for (int i = 0; i < n_members; ++i) outcomes[i] = train_member(jobs[i], td, opt, out, progress);
   } else {
-    // One arena slot per member at a time; each member uses one torch thread, so the
-    // arena and torch never oversubscribe the cores. Results land in their own slots.
+    // parallel.h's arena, one slot per member at a time; each member uses one torch thread,
+    // so the arena and torch never oversubscribe the cores. Results land in their own slots;
+    // every member runs to its end even when another fails, then the first failure is thrown.
     std::vector<std::exception_ptr> errors(n_members);
-    tbb::task_arena arena(parallel);
-    arena.execute([&] {
-      tbb::parallel_for(0, n_members, 1, [&](int i) {
-        try {
-          outcomes[i] = train_member(jobs[i], td, opt, out, progress);
-        } catch (...) {
-          errors[i] = std::current_exception();
-        }
-      }, tbb::simple_partitioner());
-    });
+    for_each_member(
+        static_cast<std::size_t>(n_members),
+        [&](std::size_t i) {
+          try {
+            outcomes[i] = train_member(jobs[i], td, opt, out, progress);
+          } catch (...) {
+            errors[i] = std::current_exception();
+          }
+        },
+        RunMode::Parallel);
     for (auto& e : errors)
       if (e) std::rethrow_exception(e);
-    torch::set_num_threads(threads);
+    configure_threads(plan_training_threads(threads, 1));  // the rest of the run: every core
   }
 
   TrainSummary summary;

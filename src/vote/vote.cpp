@@ -9,24 +9,6 @@
 
 namespace gradgate {
 
-const char* to_string(VoteRule r) {
-  switch (r) {
-    case VoteRule::Soft: return "soft";
-    case VoteRule::Hard: return "hard";
-    case VoteRule::Weighted: return "weighted";
-  }
-  return "?";
-}
-
-VoteRule vote_rule_from_string(const std::string& s) {
-  std::string k = s;
-  std::transform(k.begin(), k.end(), k.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (k == "soft") return VoteRule::Soft;
-  if (k == "hard") return VoteRule::Hard;
-  if (k == "weighted") return VoteRule::Weighted;
-  throw ConfigError("unknown vote rule '" + s + "'; expected soft, hard or weighted");
-}
-
 namespace {
 
 // First index of the maximum (ties -> lower index).

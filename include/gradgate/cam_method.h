@@ -1,0 +1,32 @@
+#pragma once
+// Which saliency method explains a member's prediction, and its names. Torch-free, so the
+// configuration, the classify request and the report hold the enum without torch
+// (gradcam.h computes the maps).
+#include <string>
+
+#include "gradgate/enum_names.h"
+
+namespace gradgate {
+
+enum class CamMethod {
+  GradCam,          // w_c = mean_ij dY/dA_cij;                 map = ReLU(sum_c w_c A_c)
+  GradCamPlusPlus,  // Chattopadhyay et al. 2018 (exp-score closed form, as pytorch-grad-cam)
+  HiResCam,         // map = ReLU(sum_c dY/dA_c * A_c)  (element-wise, no spatial averaging)
+};
+
+// The one name table: "gradcam" | "gradcampp" | "hirescam" (the first is the default);
+// from_string also takes "grad-cam", "gradcam++" and "grad-cam++".
+inline const EnumNames<CamMethod>& cam_method_names() {
+  static const EnumNames<CamMethod> table("CAM method", {{CamMethod::GradCam, "gradcam"},
+                                                         {CamMethod::GradCamPlusPlus, "gradcampp"},
+                                                         {CamMethod::HiResCam, "hirescam"},
+                                                         {CamMethod::GradCam, "grad-cam"},
+                                                         {CamMethod::GradCamPlusPlus, "gradcam++"},
+                                                         {CamMethod::GradCamPlusPlus, "grad-cam++"}});
+  return table;
+}
+inline const char* to_string(CamMethod m) { return cam_method_names().to_string(m); }
+// Case-insensitive; throws ConfigError listing the valid names otherwise.
+inline CamMethod cam_method_from_string(const std::string& s) { return cam_method_names().from_string(s); }
+
+}  // namespace gradgate
