@@ -6,10 +6,9 @@
 #include <string>
 #include <vector>
 
-namespace gradgate {
+#include "gradgate/common/strings.h"  // join, split_list (the tools use them)
 
-std::string join(const std::vector<std::string>& items, const std::string& sep);
-std::vector<std::string> split_list(const std::string& comma_separated);
+namespace gradgate {
 
 // Parses argv against `opts` (and `positional` when given). Returns false after printing
 // the help to stdout when --help/-h was given (the caller exits 0); otherwise stores and
