@@ -1,7 +1,7 @@
 // config/networks.yaml: the members' layer names, native sides and size presets.
 #include <set>
 
-#include "config/yaml_value.h"
+#include "gradgate/common/yaml_value.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/zoo/registry.h"
@@ -9,8 +9,6 @@
 namespace gradgate {
 
 namespace fs = std::filesystem;
-using config_detail::join_names;
-using config_detail::YamlValue;
 
 const std::vector<std::string>& preset_names() {
   static const std::vector<std::string> names = {"full", "compact", "tiny"};

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <set>
 
-#include "config/yaml_value.h"
+#include "gradgate/common/yaml_value.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/zoo/registry.h"
@@ -11,8 +11,6 @@
 namespace gradgate {
 
 namespace fs = std::filesystem;
-using config_detail::join_names;
-using config_detail::YamlValue;
 
 const std::vector<std::string>& fallback_names() {
   static const std::vector<std::string> names = {"abstain", "all", "best"};

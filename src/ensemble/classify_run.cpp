@@ -11,7 +11,7 @@
 #include "gradgate/error.h"
 #include "gradgate/image.h"
 #include "gradgate/inputs.h"
-#include "gradgate/models_manifest.h"
+#include "gradgate/store/models_manifest.h"
 #include "gradgate/report.h"
 
 namespace gradgate {
