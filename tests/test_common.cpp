@@ -131,8 +131,21 @@ TEST(CommonFnv1a, FileHashEqualsBytesHash) {
   EXPECT_EQ(fnv1a64_file(tmp / "big.bin"), fnv1a64(big));
   write_file_atomic(tmp / "empty.bin", "");
   EXPECT_EQ(fnv1a64_file(tmp / "empty.bin"), 0xcbf29ce484222325ULL);
-  EXPECT_EQ(weights_file_hash(tmp / "big.bin"), "fnv1a64:" + fnv1a64_hex(fnv1a64(big)));
+  EXPECT_EQ(fnv1a64_file(tmp / "big.bin", kGradgateFnvBasis), fnv1a64(big, kGradgateFnvBasis));
+  EXPECT_EQ(weights_file_hash(tmp / "big.bin"), "fnv1a64:" + fnv1a64_hex(fnv1a64(big, kGradgateFnvBasis)));
   EXPECT_THROW(fnv1a64_file(tmp / "missing.bin"), Error);
+}
+
+// gradgate's recorded hashes start from its own basis (see fnv1a.h); these values pin it,
+// so the committed manifests' hashes, data splits and member seeds stay what they were.
+TEST(CommonFnv1a, GradgateBasisKeepsRecordedHashes) {
+  EXPECT_EQ(kGradgateFnvBasis, 1469598103934665603ULL);
+  EXPECT_NE(kGradgateFnvBasis, kFnv1a64Offset);
+  EXPECT_EQ(fnv1a64("a", kGradgateFnvBasis), 0x44bd8ad473cd9906ULL);
+  EXPECT_EQ(fnv1a64("resnet18", kGradgateFnvBasis), 0xf8fdfe6bbfc45267ULL);
+  TempDir tmp;
+  write_file_atomic(tmp / "w.pt", "a");
+  EXPECT_EQ(weights_file_hash(tmp / "w.pt"), "fnv1a64:44bd8ad473cd9906");
 }
 
 TEST(CommonStrings, Join) {

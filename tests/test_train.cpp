@@ -178,7 +178,7 @@ TEST(Train, LearnsPhantomsAndWritesManifest) {
   EXPECT_TRUE(fs::exists(e.file));
   EXPECT_NEAR(*e.test_accuracy, m.test.accuracy, 1e-5);
   EXPECT_NEAR(*mm.ensemble_test_accuracy, s.ensemble_test.accuracy, 1e-5);
-  EXPECT_EQ(mm.data_hash, fnv1a64_label(fnv1a64_file(phantoms() / "manifest.csv")));
+  EXPECT_EQ(mm.data_hash, fnv1a64_label(fnv1a64_file(phantoms() / "manifest.csv", kGradgateFnvBasis)));
   EXPECT_EQ(mm.seed, 1u);
   EXPECT_FLOAT_EQ(e.std[2], 0.225f);
   EXPECT_FALSE(weights_of(e.file, 2).empty());

@@ -7,10 +7,9 @@
 
 namespace gradgate {
 
-uint64_t fnv1a64_file(const std::filesystem::path& file) {
+uint64_t fnv1a64_file(const std::filesystem::path& file, uint64_t h) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw Error("cannot read " + file.string() + " to hash it");
-  uint64_t h = kFnv1a64Offset;
   char buf[1 << 16];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     h = fnv1a64(std::string_view(buf, static_cast<size_t>(in.gcount())), h);

@@ -37,7 +37,7 @@ std::string diagnosis_from_label(const std::string& label, const fs::path& file)
 }
 
 Split hash_split(const std::string& key) {
-  const uint64_t bucket = fnv1a64(key) % 100;
+  const uint64_t bucket = fnv1a64(key, kGradgateFnvBasis) % 100;
   return bucket < 70 ? Split::Train : bucket < 85 ? Split::Val : Split::Test;
 }
 

@@ -234,6 +234,9 @@ void save_models_manifest(const ModelsManifest& m, const fs::path& dir) {
                         y.c_str() + "\n");
 }
 
-std::string weights_file_hash(const fs::path& file) { return fnv1a64_label(fnv1a64_file(file)); }
+// gradgate's basis (kGradgateFnvBasis): the hashes the committed manifests hold.
+std::string weights_file_hash(const fs::path& file) {
+  return fnv1a64_label(fnv1a64_file(file, kGradgateFnvBasis));
+}
 
 }  // namespace gradgate

@@ -166,7 +166,7 @@ void check_checkpoint(const fs::path& path, const std::string& tag) {
 Member build_member(const std::string& name, const PresetInfo& preset, int64_t classes,
                     const fs::path& init, uint64_t seed, std::string* log) {
   std::lock_guard<std::mutex> lock(torch_rng_mutex());
-  torch::manual_seed(mix_seed(seed, fnv1a64(name), 0x1417));
+  torch::manual_seed(mix_seed(seed, fnv1a64(name, kGradgateFnvBasis), 0x1417));
   MemberOptions mo;
   mo.num_classes = classes;
   mo.width = preset.width;
@@ -257,7 +257,7 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
   set_blas_threads(job.intra_threads);  // members trained in parallel must not each fan out
   if (job.keep) return kept_member(job, data, opt, out, progress);
   const int64_t k = static_cast<int64_t>(data.classes.size());
-  const uint64_t mh = fnv1a64(job.name);
+  const uint64_t mh = fnv1a64(job.name, kGradgateFnvBasis);
   std::string init_log;
   Member model = build_member(job.name, job.preset, k, opt.init_dir, opt.seed, &init_log);
   if (!init_log.empty()) progress.note(job.name + ": loaded " + init_log);

@@ -44,8 +44,8 @@ namespace {
 std::string data_hash(const fs::path& data, const TaskData& td) {
   fs::path file = data;
   if (fs::is_directory(data) && fs::exists(data / "manifest.csv")) file = data / "manifest.csv";
-  if (fs::is_regular_file(file)) return fnv1a64_label(fnv1a64_file(file));
-  uint64_t h = kFnv1a64Offset;
+  if (fs::is_regular_file(file)) return fnv1a64_label(fnv1a64_file(file, kGradgateFnvBasis));
+  uint64_t h = kGradgateFnvBasis;
   for (const auto& split : td.split)
     for (const auto& it : split) h = fnv1a64(it.image.string() + "," + std::to_string(it.label) + "\n", h);
   return "fnv1a64-list:" + fnv1a64_hex(h);

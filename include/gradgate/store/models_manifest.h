@@ -70,7 +70,8 @@ ModelsManifest load_models_manifest(const std::filesystem::path& dir_or_file,
 void save_models_manifest(const ModelsManifest& manifest, const std::filesystem::path& dir);
 
 // ModelEntry::weights_hash of a weights file: "fnv1a64:<16 hex digits>" of its bytes as
-// written. Throws Error when the file cannot be read.
+// written, from gradgate's basis (kGradgateFnvBasis in common/fnv1a.h), as the committed
+// manifests record it. Throws Error when the file cannot be read.
 std::string weights_file_hash(const std::filesystem::path& file);
 
 }  // namespace gradgate
