@@ -14,8 +14,10 @@ namespace gradgate {
 // "cannot write <path>: <what> (<OS reason>)"; the temp file is removed on failure.
 void write_file_atomic(const std::filesystem::path& path, const std::string& bytes);
 
-// For writers that want a file name (torch::save, cv::imwrite, a serialize archive):
-// creates the parent folders, calls `writer(tmp)`, which must create and fully write `tmp`,
+// For writers that want a file name (torch::save, a torch serialize archive). Not for
+// cv::imwrite, which picks the format from the extension and the temp name's is not
+// .png: encode with cv::imencode and pass the bytes to write_file_atomic instead.
+// Creates the parent folders, calls `writer(tmp)`, which must create and fully write `tmp`,
 // then renames `tmp` onto `path`. When the writer throws or the rename fails, `tmp` is
 // removed and the exception propagates (the rename failure as Error naming `path`); the
 // target is untouched.
