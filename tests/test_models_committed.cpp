@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "gradgate/models_manifest.h"
+#include "gradgate/store/models_manifest.h"
 #include "gradgate/train.h"
 #include "gradgate/zoo/registry.h"
 #include "test_util.h"
@@ -40,7 +40,7 @@ TEST(CommittedModels, EveryManifestAndMemberLoads) {
       mo.input_side = e.input_side;
       Member m = make_member(e.name, mo);
       if (!e.weights_hash.empty())
-        EXPECT_EQ(e.weights_hash, "fnv1a64:" + fnv1a_file(e.file)) << "the weights differ from those the manifest lists";
+        EXPECT_EQ(e.weights_hash, weights_file_hash(e.file)) << "the weights differ from those the manifest lists";
       train_detail::load_weights(*m, e.file, /*transfer=*/false);
       m->eval();
       const auto logits = m->forward(torch::zeros({1, 3, e.input_side, e.input_side}));

@@ -23,7 +23,8 @@
 #include "gradgate/image.h"
 #include "gradgate/member_card.h"
 #include "gradgate/preprocess.h"
-#include "gradgate/models_manifest.h"
+#include "gradgate/common/fnv1a.h"
+#include "gradgate/store/models_manifest.h"
 #include "gradgate/phantom.h"
 #include "gradgate/train.h"
 #include "gradgate/train_step.h"
@@ -184,7 +185,7 @@ TEST(Train, LearnsPhantomsAndWritesManifest) {
   EXPECT_TRUE(fs::exists(e.file));
   EXPECT_NEAR(*e.test_accuracy, m.test.accuracy, 1e-5);
   EXPECT_NEAR(*mm.ensemble_test_accuracy, s.ensemble_test.accuracy, 1e-5);
-  EXPECT_EQ(mm.data_hash, "fnv1a64:" + fnv1a_file(phantoms() / "manifest.csv"));
+  EXPECT_EQ(mm.data_hash, fnv1a64_label(fnv1a64_file(phantoms() / "manifest.csv", kGradgateFnvBasis)));
   EXPECT_EQ(mm.seed, 1u);
   EXPECT_FLOAT_EQ(e.normalization.std[2], 0.225f);
   EXPECT_FALSE(weights_of(e.file, 2).empty());
@@ -481,7 +482,7 @@ TEST(Train, KeepsEachMemberWhoseWeightsAreIntact) {
   o.members = {"darknet19", "squeezenet"};
   train_ensemble(task, phantoms(), o, out);
   const auto mm = load_models_manifest(out);
-  ASSERT_EQ(mm.members.at(0).weights_hash, "fnv1a64:" + fnv1a_file(out / "darknet19.pt"));
+  ASSERT_EQ(mm.members.at(0).weights_hash, weights_file_hash(out / "darknet19.pt"));
   const std::string darknet = slurp(out / "darknet19.pt");
 
   fs::remove_all(out / "checkpoints");

@@ -9,12 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "gradgate/join.h"
+#include "gradgate/common/strings.h"  // join, split_list (the tools use them)
 #include "gradgate/task.h"  // require_task
 
 namespace gradgate {
-
-std::vector<std::string> split_list(const std::string& comma_separated);
 
 // Parses argv against `opts` (and `positional` when given). Returns false after printing
 // the help to stdout when --help/-h was given (the caller exits 0); otherwise stores and

@@ -17,6 +17,7 @@
 #include <opencv2/core.hpp>
 
 #include "gradgate/cam_method.h"
+#include "gradgate/common/atomic_file.h"
 #include "gradgate/enum_names.h"
 #include "gradgate/gate.h"
 #include "gradgate/outcome.h"
@@ -29,9 +30,8 @@ const char* gradgate_version();
 
 // ---- atomic file writes (throw Error naming the path and the OS reason) ----
 
-// Writes `bytes` to `<path>.tmp-<pid>-<n>` in the same folder, then renames it onto `path`.
-// Creates missing parent folders.
-void write_file_atomic(const std::filesystem::path& path, const std::string& bytes);
+// write_file_atomic (gradgate/common/atomic_file.h): `<path>.tmp-<pid>-<n>` in the same
+// folder, renamed onto `path`; missing parent folders are created.
 // PNG-encodes `image` (CV_8UC1/3/4) and writes it with write_file_atomic.
 void write_png_atomic(const std::filesystem::path& path, const cv::Mat& image);
 

@@ -118,7 +118,4 @@ std::filesystem::path import_members(const TaskSpec& task, const std::filesystem
 // A task by name (config/tasks/<name>.yaml) or by the path of a task YAML file.
 TaskSpec resolve_task(const std::string& name_or_file);
 
-// 64-bit FNV-1a of a file's bytes as 16 hex digits; names the data a model was trained on.
-std::string fnv1a_file(const std::filesystem::path& file);
-
 }  // namespace gradgate

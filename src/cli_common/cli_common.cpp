@@ -12,15 +12,6 @@
 
 namespace gradgate {
 
-std::vector<std::string> split_list(const std::string& comma_separated) {
-  std::vector<std::string> items;
-  std::stringstream ss(comma_separated);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) items.push_back(item);
-  return items;
-}
-
 bool parse_options(int argc, char** argv, const boost::program_options::options_description& opts,
                    boost::program_options::variables_map& vm,
                    const boost::program_options::positional_options_description* positional) {

@@ -1,12 +1,11 @@
 // config/default.yaml: settings shared by every command.
-#include "config/yaml_value.h"
+#include "gradgate/common/yaml_value.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
 
 namespace gradgate {
 
 namespace fs = std::filesystem;
-using config_detail::YamlValue;
 
 GlobalConfig load_global_config(const fs::path& config_dir) {
   const fs::path file = config_dir / "default.yaml";

@@ -2,7 +2,7 @@
 // themselves (names, families, Grad-CAM layers) are the registry's (zoo/member_info.h).
 #include <set>
 
-#include "config/yaml_value.h"
+#include "gradgate/common/yaml_value.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/zoo/member_info.h"
@@ -10,8 +10,6 @@
 namespace gradgate {
 
 namespace fs = std::filesystem;
-using config_detail::join_names;
-using config_detail::YamlValue;
 
 const std::vector<std::string>& preset_names() {
   static const std::vector<std::string> names = {"full", "compact", "tiny"};

@@ -4,7 +4,7 @@
 #include <limits>
 #include <set>
 
-#include "config/yaml_value.h"
+#include "gradgate/common/yaml_value.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/zoo/member_info.h"
@@ -12,8 +12,6 @@
 namespace gradgate {
 
 namespace fs = std::filesystem;
-using config_detail::join_names;
-using config_detail::YamlValue;
 
 const std::vector<std::string>& fallback_names() {
   static const std::vector<std::string> names = gate_fallback_names().names();

@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "dataset/csv_reader.h"
+#include "gradgate/common/fnv1a.h"
 
 namespace gradgate::dataset_detail {
 
@@ -36,12 +37,7 @@ std::string diagnosis_from_label(const std::string& label, const fs::path& file)
 }
 
 Split hash_split(const std::string& key) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : key) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  const uint64_t bucket = h % 100;
+  const uint64_t bucket = fnv1a64(key, kGradgateFnvBasis) % 100;
   return bucket < 70 ? Split::Train : bucket < 85 ? Split::Val : Split::Test;
 }
 

@@ -10,9 +10,9 @@
 #include "gradgate/error.h"
 #include "gradgate/image.h"
 #include "gradgate/inputs.h"
+#include "gradgate/common/strings.h"
 #include "gradgate/member_card.h"
-#include "gradgate/join.h"  // until join moves to gradgate/common/strings.h
-#include "gradgate/models_manifest.h"
+#include "gradgate/store/models_manifest.h"
 #include "gradgate/report.h"
 #include "gradgate/task.h"
 

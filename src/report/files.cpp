@@ -1,8 +1,5 @@
-// Atomic writes, NPY files and output stems.
-#include <unistd.h>
-
+// PNG and NPY files (written through write_file_atomic) and output stems.
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -12,6 +9,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "gradgate/common/atomic_file.h"
 #include "gradgate/error.h"
 #include "gradgate/report.h"
 
@@ -28,43 +26,14 @@ const char* gradgate_version() {
 }
 
 namespace {
-std::atomic<unsigned> temp_counter{0};
-
-[[noreturn]] void fail(const fs::path& path, const std::string& what, int err) {
-  throw Error("cannot write " + path.string() + ": " + what + (err ? std::string(" (") + std::strerror(err) + ")" : ""));
+[[noreturn]] void fail(const fs::path& path, const std::string& what) {
+  throw Error("cannot write " + path.string() + ": " + what);
 }
 }  // namespace
 
-void write_file_atomic(const fs::path& path, const std::string& bytes) {
-  const fs::path parent = path.parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    fs::create_directories(parent, ec);
-    if (ec) fail(path, "cannot create folder " + parent.string() + ": " + ec.message(), 0);
-  }
-  const fs::path tmp = path.string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                       std::to_string(temp_counter.fetch_add(1));
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail(path, "cannot create temporary file " + tmp.string(), errno);
-  const size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
-  int err = written == bytes.size() ? 0 : errno;
-  if (std::fflush(f) != 0 && !err) err = errno ? errno : EIO;
-  if (std::fclose(f) != 0 && !err) err = errno ? errno : EIO;
-  if (written != bytes.size() || err) {
-    std::remove(tmp.c_str());
-    fail(path, "short write", err);
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    fail(path, "cannot rename " + tmp.filename().string() + " onto it: " + ec.message(), 0);
-  }
-}
-
 void write_png_atomic(const fs::path& path, const cv::Mat& image) {
   std::vector<uchar> buf;
-  if (image.empty() || !cv::imencode(".png", image, buf)) fail(path, "PNG encoding failed", 0);
+  if (image.empty() || !cv::imencode(".png", image, buf)) fail(path, "PNG encoding failed");
   write_file_atomic(path, std::string(buf.begin(), buf.end()));
 }
 

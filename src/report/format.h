@@ -3,6 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "gradgate/common/strings.h"
+#include "gradgate/common/utc_time.h"
+
 namespace gradgate::report_detail {
 
 // RFC 4180: quoted (with "" for ") when the field holds , " CR LF or starts/ends with a space.
@@ -18,9 +21,7 @@ std::string number(double v, int digits = 6);       // "" when not finite
 std::string json_number(double v, int digits = 6);  // "null" when not finite
 inline const char* json_bool(bool b) { return b ? "true" : "false"; }
 
-std::string join(const std::vector<std::string>& items, const std::string& sep);
-
-// ISO 8601 UTC, e.g. 2024-05-01T12:34:56Z.
-std::string iso_utc_now();
+// join (gradgate/common/strings.h) and iso_utc_now (gradgate/common/utc_time.h) live in the
+// common layer; they are in namespace gradgate, which encloses this one.
 
 }  // namespace gradgate::report_detail

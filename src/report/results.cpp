@@ -1,4 +1,9 @@
 // results.csv / results.jsonl: one row per image, streamed into .part files.
+// Not write_file_atomic_with (gradgate/common/atomic_file.h): these files are filled over the
+// whole run, one flushed row per image, and a killed run must leave them behind under a fixed,
+// documented name (`results.csv.part`, docs/outputs.md) with the rows done so far; the atomic
+// primitive's temp file is private to one call and removed on failure. The rename at finish()
+// is the same last step.
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>

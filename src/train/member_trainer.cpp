@@ -5,6 +5,8 @@
 #include <cmath>
 #include <random>
 
+#include "gradgate/common/atomic_file.h"
+#include "gradgate/common/fnv1a.h"
 #include "gradgate/error.h"
 #include "gradgate/train_step.h"
 #include "gradgate/zoo/registry.h"
@@ -24,12 +26,6 @@ fs::path checkpoint_path(const fs::path& out, const std::string& member) {
 }
 
 namespace {
-
-uint64_t name_hash(const std::string& s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
 
 // Parameters then buffers, in registration order: the model's full state as a list.
 std::vector<torch::Tensor> state_tensors(torch::nn::Module& m) {
@@ -97,10 +93,8 @@ void save_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Mo
   a.write("train_loss", torch::tensor(st.train_loss, torch::kFloat64));
   a.write("torch_rng", torch::globalContext().defaultGenerator(torch::kCPU).get_state());
   // Temp file then rename: a kill mid-write leaves the previous checkpoint intact, and a
-  // .tmp file is never read.
-  const fs::path tmp = path.string() + ".tmp";
-  a.save_to(tmp.string());
-  fs::rename(tmp, path);
+  // temp file is never read.
+  write_file_atomic_with(path, [&](const fs::path& tmp) { a.save_to(tmp.string()); });
 }
 
 torch::serialize::InputArchive read_checkpoint(const fs::path& path, const std::string& tag) {
@@ -171,7 +165,7 @@ void check_checkpoint(const fs::path& path, const std::string& tag) {
 Member build_member(const std::string& name, const PresetInfo& preset, int64_t classes,
                     const fs::path& init, uint64_t seed, std::string* log) {
   std::lock_guard<std::mutex> lock(torch_rng_mutex());
-  torch::manual_seed(mix_seed(seed, name_hash(name), 0x1417));
+  torch::manual_seed(mix_seed(seed, fnv1a64(name, kGradgateFnvBasis), 0x1417));
   MemberOptions mo;
   mo.num_classes = classes;
   mo.width = preset.width;
@@ -263,7 +257,7 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
   // each fan out.
   if (job.keep) return kept_member(job, data, opt, out, progress);
   const int64_t k = static_cast<int64_t>(data.classes.size());
-  const uint64_t mh = name_hash(job.name);
+  const uint64_t mh = fnv1a64(job.name, kGradgateFnvBasis);
   std::string init_log;
   Member model = build_member(job.name, job.preset, k, opt.init_dir, opt.seed, &init_log);
   if (!init_log.empty()) progress.note(job.name + ": loaded " + init_log);

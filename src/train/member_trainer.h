@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "gradgate/models_manifest.h"
+#include "gradgate/store/models_manifest.h"
 #include "gradgate/train.h"
 #include "gradgate/zoo/member.h"
 #include "train/compat.h"

@@ -12,10 +12,12 @@
 #include <sstream>
 #include <thread>
 
+#include "gradgate/common/fnv1a.h"
+#include "gradgate/common/strings.h"
+#include "gradgate/common/utc_time.h"
 #include "gradgate/error.h"
-#include "gradgate/join.h"  // until join moves to gradgate/common/strings.h
-#include "gradgate/models_manifest.h"
 #include "gradgate/parallel.h"
+#include "gradgate/store/models_manifest.h"
 #include "gradgate/zoo/registry.h"
 #include "train/compat.h"
 #include "train/member_trainer.h"
@@ -33,46 +35,18 @@ using namespace train_detail;
 
 TaskSpec resolve_task(const std::string& name_or_file) { return load_task_spec(name_or_file); }
 
-std::string fnv1a_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw DatasetError("cannot read " + file.string() + " to hash it");
-  uint64_t h = 1469598103934665603ULL;
-  char buf[1 << 16];
-  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    for (std::streamsize i = 0; i < in.gcount(); ++i)
-      h = (h ^ static_cast<unsigned char>(buf[i])) * 1099511628211ULL;
-    if (!in) break;
-  }
-  std::ostringstream s;
-  s << std::hex << std::setw(16) << std::setfill('0') << h;
-  return s.str();
-}
-
 namespace {
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // What identifies the data: the manifest/CSV file's bytes, or for a folder tree the list of
 // its images and labels in order.
 std::string data_hash(const fs::path& data, const TaskData& td) {
   fs::path file = data;
   if (fs::is_directory(data) && fs::exists(data / "manifest.csv")) file = data / "manifest.csv";
-  if (fs::is_regular_file(file)) return "fnv1a64:" + fnv1a_file(file);
-  uint64_t h = 1469598103934665603ULL;
+  if (fs::is_regular_file(file)) return fnv1a64_label(fnv1a64_file(file, kGradgateFnvBasis));
+  uint64_t h = kGradgateFnvBasis;
   for (const auto& split : td.split)
-    for (const auto& it : split)
-      for (unsigned char c : it.image.string() + "," + std::to_string(it.label) + "\n")
-        h = (h ^ c) * 1099511628211ULL;
-  std::ostringstream s;
-  s << "fnv1a64-list:" << std::hex << std::setw(16) << std::setfill('0') << h;
-  return s.str();
+    for (const auto& it : split) h = fnv1a64(it.image.string() + "," + std::to_string(it.label) + "\n", h);
+  return "fnv1a64-list:" + fnv1a64_hex(h);
 }
 
 void check_options(const TrainOptions& o) {
@@ -193,7 +167,7 @@ std::optional<ModelEntry> keepable(const ModelsManifest& old, const std::string&
     return no("its weights are in " + e->file.string());
   if (!fs::exists(e->file)) return no("its weights file " + e->file.string() + " is missing");
   // Manifests from before weights_hash was recorded are trusted on the file's existence.
-  if (!e->weights_hash.empty() && e->weights_hash != "fnv1a64:" + fnv1a_file(e->file))
+  if (!e->weights_hash.empty() && e->weights_hash != weights_file_hash(e->file))
     return no("its weights file " + e->file.string() + " changed since (hash)");
   return *e;
 }
@@ -320,7 +294,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   mm.data_hash = hash;
   mm.data_path = data.string();
   mm.seed = opt.seed;
-  mm.created = utc_now();
+  mm.created = iso_utc_now();
   mm.gradgate_version = GRADGATE_VERSION;
   mm.ensemble_test_accuracy = summary.ensemble_test.accuracy;
   mm.ensemble_test_auc = summary.ensemble_test.auc;
@@ -343,7 +317,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     e.test_recall = s.test.recall;
     e.lr = jobs[i].lr;
     if (s.train_seconds > 0) e.train_seconds = s.train_seconds;
-    e.weights_hash = "fnv1a64:" + fnv1a_file(e.file);
+    e.weights_hash = weights_file_hash(e.file);
     mm.members.push_back(e);
   }
   save_models_manifest(mm, out);
@@ -365,7 +339,7 @@ fs::path import_members(const TaskSpec& task, const fs::path& from, const Import
   ModelsManifest mm;
   mm.task = task.name;
   mm.classes = task.classes;
-  mm.created = utc_now();
+  mm.created = iso_utc_now();
   mm.gradgate_version = GRADGATE_VERSION;
   fs::create_directories(out);
   for (const auto& name : members) {
@@ -392,7 +366,7 @@ fs::path import_members(const TaskSpec& task, const fs::path& from, const Import
     e.input_side = p.input_side;
     e.width = p.width;
     e.file = out / (name + ".pt");
-    e.weights_hash = "fnv1a64:" + fnv1a_file(e.file);
+    e.weights_hash = weights_file_hash(e.file);
     e.normalization = card.normalization;
     mm.members.push_back(e);
   }

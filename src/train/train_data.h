@@ -13,6 +13,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "gradgate/common/seed.h"  // mix_seed: every draw from fixed coordinates
 #include "gradgate/normalization.h"
 #include "gradgate/task.h"
 #include "train/compat.h"
@@ -34,10 +35,6 @@ struct TaskData {
 // Reads and validates; throws DatasetError listing every problem found (classes without
 // images in a split, up to 10 missing files, labels the task does not know).
 TaskData collect_task_data(const TaskSpec& task, const std::filesystem::path& data);
-
-// Mixes numbers into a 64-bit seed (splitmix64 steps): every random stream of a run is
-// derived from the run's seed and fixed coordinates, never from thread timing.
-uint64_t mix_seed(uint64_t a, uint64_t b, uint64_t c = 0, uint64_t d = 0);
 
 struct AugmentSpec {
   bool enabled = true;

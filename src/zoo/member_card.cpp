@@ -1,7 +1,7 @@
 #include "gradgate/member_card.h"
 
 #include "gradgate/config.h"
-#include "gradgate/models_manifest.h"
+#include "gradgate/store/models_manifest.h"
 #include "gradgate/zoo/member_info.h"
 
 namespace gradgate {

@@ -2,13 +2,15 @@
 
 #include <torch/csrc/jit/serialization/pickle.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
-#include <unistd.h>
 
+#include "gradgate/common/atomic_file.h"
+#include "gradgate/common/strings.h"
 #include "gradgate/error.h"
 #include "zoo/torch_pickle.h"
 
@@ -66,9 +68,10 @@ std::string classifier_prefix(const torch::nn::Module& model) {
   return dot == std::string::npos ? "" : last.substr(0, dot + 1);
 }
 
-std::string join(const std::vector<std::string>& v, std::size_t max_items = 40) {
-  std::string out;
-  for (std::size_t i = 0; i < v.size() && i < max_items; ++i) out += (i ? ", " : "") + v[i];
+// join(v, ", ") of the first `max_items`, then how many more.
+std::string join_capped(const std::vector<std::string>& v, std::size_t max_items = 40) {
+  const auto shown = static_cast<std::ptrdiff_t>(std::min(v.size(), max_items));
+  std::string out = join(std::vector<std::string>(v.begin(), v.begin() + shown), ", ");
   if (v.size() > max_items) out += ", ... (" + std::to_string(v.size() - max_items) + " more)";
   return out;
 }
@@ -163,14 +166,14 @@ LoadReport load_state_dict(torch::nn::Module& model, const NamedTensors& tensors
 
   std::string problems;
   if (!wrong_shape.empty())
-    problems += "\n  wrongly shaped keys: " + join(wrong_shape);
+    problems += "\n  wrongly shaped keys: " + join_capped(wrong_shape);
   if (!wrong_shape_cls.empty() && !options.skip_classifier_if_mismatch)
     problems += "\n  (the classifier '" + cls + "*' differs: another class count? set "
                 "skip_classifier_if_mismatch to keep the member's new classifier)";
   if (!report.missing.empty() && !options.allow_missing)
-    problems += "\n  missing keys (in the member, not in the file): " + join(report.missing);
+    problems += "\n  missing keys (in the member, not in the file): " + join_capped(report.missing);
   if (!report.unexpected.empty() && !options.allow_unexpected)
-    problems += "\n  unexpected keys (in the file, not in the member): " + join(report.unexpected);
+    problems += "\n  unexpected keys (in the file, not in the member): " + join_capped(report.unexpected);
   if (!problems.empty())
     throw ModelError(source + ": state dict does not fit the member (" +
                      std::to_string(targets.size()) + " parameters/buffers, file has " +
@@ -194,25 +197,13 @@ void save_state_dict(torch::nn::Module& model, const std::string& path) {
     dict.insert(b.key(), b.value().detach().to(torch::kCPU).contiguous());
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
 
-  const fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  const fs::path tmp = target.string() + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw ModelError(path + ": cannot write weights (temporary file " + tmp.string() + ")");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw ModelError(path + ": writing weights failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw ModelError(path + ": cannot move the written weights into place: " + ec.message());
+  // Temp file then rename (write_stream_atomic): a kill mid-write leaves the old weights.
+  try {
+    write_stream_atomic(fs::path(path), [&](std::ostream& out) {
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    });
+  } catch (const Error& e) {
+    throw ModelError(path + ": writing weights failed: " + e.what());
   }
 }
 

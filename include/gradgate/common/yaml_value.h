@@ -1,7 +1,8 @@
 #pragma once
 // A YAML node that knows which file and key path it came from, so every validation
 // failure can say "<file>:<line>: key 'ensemble.tau': expected ..., got ...".
-// Internal to src/config.
+// The one YAML reader: config (tasks, networks, global) and the models manifest (store).
+// No torch here.
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
@@ -11,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace gradgate::config_detail {
+namespace gradgate {
 
 class YamlValue {
  public:
@@ -39,6 +40,15 @@ class YamlValue {
   int64_t as_int(int64_t lo, int64_t hi) const;
   bool as_bool() const;
   std::vector<std::string> as_string_list(bool allow_empty) const;
+  // yaml-cpp's own conversion to T (YAML::convert<T>); fails with "expected <expected>".
+  template <typename T>
+  T as(const std::string& expected) const {
+    try {
+      return node_.as<T>();
+    } catch (const YAML::Exception&) {
+      fail_expected(expected);
+    }
+  }
 
   // "<file>:<line>: key '<key>': expected <expected>, got <what this node holds>"
   [[noreturn]] void fail_expected(const std::string& expected) const;
@@ -54,7 +64,7 @@ class YamlValue {
   YAML::Node node_;
 };
 
-// "a, b, c"
+// "a, b, c" (join(names, ", "))
 std::string join_names(const std::vector<std::string>& names);
 
-}  // namespace gradgate::config_detail
+}  // namespace gradgate

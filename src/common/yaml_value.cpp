@@ -1,21 +1,18 @@
-#include "config/yaml_value.h"
+#include "gradgate/common/yaml_value.h"
 
 #include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "gradgate/common/strings.h"
 #include "gradgate/error.h"
 
-namespace gradgate::config_detail {
+namespace gradgate {
 
 namespace fs = std::filesystem;
 
-std::string join_names(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
+std::string join_names(const std::vector<std::string>& names) { return join(names, ", "); }
 
 YamlValue YamlValue::load(const fs::path& file) {
   std::error_code ec;
@@ -162,4 +159,4 @@ std::vector<std::string> YamlValue::as_string_list(bool allow_empty) const {
   return out;
 }
 
-}  // namespace gradgate::config_detail
+}  // namespace gradgate

@@ -2,6 +2,8 @@
 // The manifest of a models folder (manifest.yaml, written by ensemble-train and
 // ensemble-train import): which task, its classes, and for every member its weights file,
 // size preset, input side, width, normalisation and the figures it reached. No torch here.
+// The contract between ensemble-train (writes) and ensemble-classify (reads): the model
+// store sits below both, so classify does not depend on training.
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -67,5 +69,10 @@ ModelsManifest load_models_manifest(const std::filesystem::path& dir_or_file,
 // Writes `manifest` to <dir>/manifest.yaml atomically (temp file, then rename). Member files
 // are written relative to `dir`.
 void save_models_manifest(const ModelsManifest& manifest, const std::filesystem::path& dir);
+
+// ModelEntry::weights_hash of a weights file: "fnv1a64:<16 hex digits>" of its bytes as
+// written, from gradgate's basis (kGradgateFnvBasis in common/fnv1a.h), as the committed
+// manifests record it. Throws Error when the file cannot be read.
+std::string weights_file_hash(const std::filesystem::path& file);
 
 }  // namespace gradgate

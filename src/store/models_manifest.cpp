@@ -1,0 +1,242 @@
+// manifest.yaml of a models folder: written by training and import, read (validated) by
+// ensemble-classify and by training resuming; read through YamlValue (common/yaml_value.h).
+#include "gradgate/store/models_manifest.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+
+#include "gradgate/common/atomic_file.h"
+#include "gradgate/common/fnv1a.h"
+#include "gradgate/common/yaml_value.h"
+#include "gradgate/error.h"
+#include "gradgate/zoo/member_info.h"
+
+namespace gradgate {
+
+namespace fs = std::filesystem;
+
+const ModelEntry& ModelsManifest::member(const std::string& name) const {
+  for (const auto& m : members)
+    if (m.name == name) return m;
+  std::string listed;
+  for (const auto& m : members) listed += (listed.empty() ? "" : ", ") + m.name;
+  throw ModelError(file.string() + ": member '" + name + "' is not in this models folder (it has: " +
+                   listed + ")");
+}
+
+namespace {
+
+constexpr const char* kFormat = "gradgate-models/1";
+
+// An optional number: absent, null or .nan are "none".
+std::optional<double> opt_number(const YamlValue& parent, const std::string& key) {
+  const auto v = parent.optional(key);
+  if (!v || v->node().IsNull()) return std::nullopt;
+  if (v->node().IsScalar() && (v->node().Scalar() == ".nan" || v->node().Scalar() == "nan"))
+    return std::nullopt;
+  return v->as<double>("a number");
+}
+
+std::array<float, 3> triple(const YamlValue& v) {
+  if (!v.node().IsSequence() || v.node().size() != 3) v.fail_expected("a list of 3 numbers");
+  std::array<float, 3> out{};
+  const auto items = v.items("a list of 3 numbers");
+  for (std::size_t i = 0; i < 3; ++i) out[i] = items[i].as<float>("a list of 3 numbers");
+  return out;
+}
+
+}  // namespace
+
+ModelsManifest load_models_manifest(const fs::path& dir_or_file, WeightFiles weights) {
+  const fs::path file = fs::is_directory(dir_or_file) ? dir_or_file / "manifest.yaml" : dir_or_file;
+  if (!fs::exists(file)) throw ConfigError(file.string() + ": models manifest not found");
+  const YamlValue root = YamlValue::load(file);
+  if (!root.node().IsMap()) root.fail_expected("a mapping at the top level");
+  root.expect_keys({"format", "task", "classes", "members", "data", "seed", "created",
+                    "gradgate_version", "ensemble", "training"});
+  const YamlValue format_value = root.at("format", "'" + std::string(kFormat) + "'");
+  const auto format = format_value.as<std::string>("a string");
+  if (format != kFormat) format_value.fail("expected '" + std::string(kFormat) + "', got '" + format + "'");
+  ModelsManifest m;
+  m.file = fs::absolute(file);
+  const fs::path dir = m.file.parent_path();
+  m.task = root.at("task", "a task name").as<std::string>("a string");
+  const YamlValue classes = root.at("classes", "a list of class names");
+  m.classes = classes.as<std::vector<std::string>>("a list of class names");
+  if (m.classes.size() < 2) classes.fail("expected at least 2 classes");
+  if (auto v = root.optional("seed")) m.seed = v->as<uint64_t>("a non-negative integer");
+  if (auto v = root.optional("created")) m.created = v->as<std::string>("a string");
+  if (auto v = root.optional("gradgate_version")) m.gradgate_version = v->as<std::string>("a string");
+  if (auto d = root.optional("data")) {
+    if (!d->node().IsMap()) d->fail_expected("a mapping (path, hash)");
+    d->expect_keys({"path", "hash", "format"});
+    if (auto v = d->optional("path")) m.data_path = v->as<std::string>("a string");
+    if (auto v = d->optional("hash")) m.data_hash = v->as<std::string>("a string");
+  }
+  if (auto e = root.optional("ensemble")) {
+    if (!e->node().IsMap()) e->fail_expected("a mapping");
+    if (auto t = e->optional("test")) {
+      m.ensemble_test_accuracy = opt_number(*t, "accuracy");
+      m.ensemble_test_auc = opt_number(*t, "auc");
+    }
+  }
+  if (auto t = root.optional("training")) {
+    if (!t->node().IsMap()) t->fail_expected("a mapping");
+    for (const auto& kv : t->node())
+      m.training.emplace_back(kv.first.as<std::string>(), kv.second.Scalar());
+  }
+  const YamlValue members = root.at("members", "a non-empty list of members");
+  if (!members.node().IsSequence() || members.node().size() == 0) members.fail_expected("a non-empty list");
+  for (const YamlValue& n : members.items("a non-empty list")) {
+    if (!n.node().IsMap()) n.fail_expected("a mapping");
+    n.expect_keys({"name", "preset", "input_side", "width", "file", "normalization", "epochs",
+                   "best_epoch", "val", "test", "lr", "train_seconds", "weights_hash"});
+    ModelEntry e;
+    const YamlValue name = n.at("name", "a member name");
+    e.name = name.as<std::string>("a string");
+    try {
+      member_info(e.name);
+    } catch (const ModelError& err) {
+      name.fail(err.what());
+    }
+    e.preset = n.at("preset", "a preset name").as<std::string>("a string");
+    const YamlValue side = n.at("input_side", "a positive integer");
+    e.input_side = side.as<int64_t>("a positive integer");
+    if (e.input_side < 8) side.fail("expected a side of at least 8 pixels");
+    const YamlValue width = n.at("width", "a number");
+    e.width = width.as<double>("a number");
+    if (!(e.width > 0.0 && e.width <= 4.0)) width.fail("expected a number in (0, 4]");
+    const YamlValue file_value = n.at("file", "a file name");
+    const auto rel = file_value.as<std::string>("a file name");
+    e.file = fs::path(rel).is_absolute() ? fs::path(rel) : dir / rel;
+    if (weights == WeightFiles::must_exist && !fs::exists(e.file))
+      file_value.fail("weights file " + e.file.string() + " does not exist");
+    if (auto v = n.optional("weights_hash")) e.weights_hash = v->as<std::string>("a string");
+    if (auto norm = n.optional("normalization")) {
+      e.normalization.mean = triple(norm->at("mean", "a list of 3 numbers"));
+      const YamlValue std_value = norm->at("std", "a list of 3 numbers");
+      e.normalization.std = triple(std_value);
+      for (float s : e.normalization.std)
+        if (!(s > 0)) std_value.fail("expected positive numbers");
+    }
+    if (auto v = n.optional("epochs")) e.epochs = v->as<int>("an integer");
+    if (auto v = n.optional("best_epoch")) e.best_epoch = v->as<int>("an integer");
+    e.lr = opt_number(n, "lr");
+    if (e.lr && !(*e.lr > 0)) n.at("lr", "a number").fail("expected a positive learning rate");
+    e.train_seconds = opt_number(n, "train_seconds");
+    if (auto v = n.optional("val")) {
+      e.val_metric_name = v->at("metric", "loss or auc").as<std::string>("loss or auc");
+      e.val_metric = opt_number(*v, "value");
+    }
+    if (auto t = n.optional("test")) {
+      e.test_accuracy = opt_number(*t, "accuracy");
+      e.test_auc = opt_number(*t, "auc");
+      if (auto rec = t->optional("recall")) {
+        if (!rec->node().IsSequence() || rec->node().size() != m.classes.size())
+          rec->fail("expected one number per class (" + std::to_string(m.classes.size()) + ")");
+        for (const YamlValue& x : rec->items("numbers"))
+          e.test_recall.push_back(x.node().IsNull() ? std::nan("") : x.as<double>("numbers"));
+      }
+    }
+    for (const auto& prev : m.members)
+      if (prev.name == e.name) name.fail("member '" + e.name + "' is listed twice");
+    m.members.push_back(std::move(e));
+  }
+  return m;
+}
+
+namespace {
+
+void number(YAML::Emitter& y, const char* key, const std::optional<double>& v) {
+  y << YAML::Key << key << YAML::Value;
+  if (v && std::isfinite(*v))
+    y << *v;
+  else
+    y << YAML::Null;
+}
+
+}  // namespace
+
+void save_models_manifest(const ModelsManifest& m, const fs::path& dir) {
+  YAML::Emitter y;
+  y.SetDoublePrecision(6);
+  y << YAML::BeginMap;
+  y << YAML::Key << "format" << YAML::Value << kFormat;
+  y << YAML::Key << "task" << YAML::Value << m.task;
+  y << YAML::Key << "classes" << YAML::Value << YAML::Flow << m.classes;
+  y << YAML::Key << "created" << YAML::Value << m.created;
+  y << YAML::Key << "gradgate_version" << YAML::Value << m.gradgate_version;
+  y << YAML::Key << "seed" << YAML::Value << m.seed;
+  if (!m.data_path.empty() || !m.data_hash.empty()) {
+    y << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "path" << YAML::Value << m.data_path;
+    y << YAML::Key << "hash" << YAML::Value << m.data_hash;
+    y << YAML::EndMap;
+  }
+  if (!m.training.empty()) {
+    y << YAML::Key << "training" << YAML::Value << YAML::BeginMap;
+    for (const auto& [k, v] : m.training) y << YAML::Key << k << YAML::Value << v;
+    y << YAML::EndMap;
+  }
+  y << YAML::Key << "members" << YAML::Value << YAML::BeginSeq;
+  for (const auto& e : m.members) {
+    y << YAML::BeginMap;
+    y << YAML::Key << "name" << YAML::Value << e.name;
+    y << YAML::Key << "preset" << YAML::Value << e.preset;
+    y << YAML::Key << "input_side" << YAML::Value << e.input_side;
+    y << YAML::Key << "width" << YAML::Value << e.width;
+    const fs::path rel = e.file.is_absolute() ? e.file.lexically_relative(dir) : e.file;
+    y << YAML::Key << "file" << YAML::Value << (rel.empty() ? e.file : rel).string();
+    if (!e.weights_hash.empty()) y << YAML::Key << "weights_hash" << YAML::Value << e.weights_hash;
+    y << YAML::Key << "normalization" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "mean" << YAML::Value << YAML::Flow
+      << std::vector<float>(e.normalization.mean.begin(), e.normalization.mean.end());
+    y << YAML::Key << "std" << YAML::Value << YAML::Flow
+      << std::vector<float>(e.normalization.std.begin(), e.normalization.std.end());
+    y << YAML::EndMap;
+    y << YAML::Key << "epochs" << YAML::Value << e.epochs;
+    y << YAML::Key << "best_epoch" << YAML::Value << e.best_epoch;
+    if (e.lr) y << YAML::Key << "lr" << YAML::Value << *e.lr;
+    if (e.train_seconds) y << YAML::Key << "train_seconds" << YAML::Value << std::round(*e.train_seconds);
+    if (!e.val_metric_name.empty()) {
+      y << YAML::Key << "val" << YAML::Value << YAML::BeginMap;
+      y << YAML::Key << "metric" << YAML::Value << e.val_metric_name;
+      number(y, "value", e.val_metric);
+      y << YAML::EndMap;
+    }
+    if (e.test_accuracy || e.test_auc) {
+      y << YAML::Key << "test" << YAML::Value << YAML::BeginMap;
+      number(y, "accuracy", e.test_accuracy);
+      number(y, "auc", e.test_auc);
+      y << YAML::Key << "recall" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (double v : e.test_recall)
+        if (std::isfinite(v))
+          y << v;
+        else
+          y << YAML::Null;
+      y << YAML::EndSeq;
+      y << YAML::EndMap;
+    }
+    y << YAML::EndMap;
+  }
+  y << YAML::EndSeq;
+  if (m.ensemble_test_accuracy || m.ensemble_test_auc) {
+    y << YAML::Key << "ensemble" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "test" << YAML::Value << YAML::BeginMap;
+    number(y, "accuracy", m.ensemble_test_accuracy);
+    number(y, "auc", m.ensemble_test_auc);
+    y << YAML::EndMap << YAML::EndMap;
+  }
+  y << YAML::EndMap;
+  write_file_atomic(dir / "manifest.yaml",
+                    std::string("# gradgate models folder: written by ensemble-train; read by ensemble-classify.\n") +
+                        y.c_str() + "\n");
+}
+
+// gradgate's basis (kGradgateFnvBasis): the hashes the committed manifests hold.
+std::string weights_file_hash(const fs::path& file) {
+  return fnv1a64_label(fnv1a64_file(file, kGradgateFnvBasis));
+}
+
+}  // namespace gradgate
