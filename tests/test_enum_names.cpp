@@ -118,14 +118,14 @@ TEST(GateDefaults, WrittenOnceAndSharedByTheTaskDefaults) {
 }
 
 TEST(GateTau, CheckedTauAcceptsTheClosedUnitIntervalOnly) {
-  EXPECT_DOUBLE_EQ(checked_tau(0.0, "--tau"), 0.0);
-  EXPECT_DOUBLE_EQ(checked_tau(1.0, "--tau"), 1.0);
-  EXPECT_DOUBLE_EQ(checked_tau(0.25, "--tau"), 0.25);
+  EXPECT_DOUBLE_EQ(checked_tau(GateCriterion::Share, 0.0, "--tau"), 0.0);
+  EXPECT_DOUBLE_EQ(checked_tau(GateCriterion::Share, 1.0, "--tau"), 1.0);
+  EXPECT_DOUBLE_EQ(checked_tau(GateCriterion::Share, 0.25, "--tau"), 0.25);
   for (double bad : {std::nan(""), -0.1, 1.0001, std::numeric_limits<double>::infinity(),
                      -std::numeric_limits<double>::infinity()}) {
     SCOPED_TRACE(bad);
     try {
-      checked_tau(bad, "--tau");
+      checked_tau(GateCriterion::Share, bad, "--tau");
       ADD_FAILURE() << "accepted";
     } catch (const ConfigError& e) {
       const std::string msg = e.what();

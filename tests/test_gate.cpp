@@ -6,6 +6,10 @@
 
 #include "gradgate/error.h"
 #include "gradgate/gate.h"
+#include "gradgate/vote.h"
+
+#include <cmath>
+#include <opencv2/imgproc.hpp>
 
 using namespace gradgate;
 
@@ -23,6 +27,7 @@ LungShare ok(double share) {
   s.share = share;
   s.mask_fraction = 0.5;
   s.lift = share / 0.5;
+  s.excess = (share - 0.5) / 0.5;
   return s;
 }
 LungShare with_status(GateStatus st) {
@@ -254,4 +259,111 @@ TEST(GateDecide, EndToEndFromMaps) {
   const auto d = gate_decide(shares, GateOptions{});
   EXPECT_EQ(d.kept, (std::vector<bool>{true, false, false}));
   EXPECT_EQ(shares[2].status, GateStatus::EmptyMap);
+}
+
+// ---- criteria: share, lift, excess; the soft gate ----
+
+namespace {
+
+// A square mask of `side`, lung in its left `cols` columns; maps drawn by hand on it.
+GateOptions criterion(GateCriterion c, double tau) {
+  GateOptions o;
+  o.criterion = c;
+  o.tau = tau;
+  return o;
+}
+
+}  // namespace
+
+TEST(GateCriteria, MapAllInsideTheMaskPassesEveryCriterion) {
+  for (int cols : {2, 5, 8}) {  // lungs 20%, 50%, 80% of the film
+    SCOPED_TRACE(cols);
+    cv::Mat map = cv::Mat::zeros(10, 10, CV_32FC1);
+    map.colRange(0, cols).setTo(1.0f);
+    map.at<float>(4, 0) = 5.0f;  // not uniform inside either
+    const LungShare s = lung_share(map, left_mask(cols));
+    EXPECT_DOUBLE_EQ(s.share, 1.0);
+    EXPECT_NEAR(s.excess, 1.0, 1e-12);
+    // The strictest threshold each criterion allows at this mask size still passes.
+    const double f = s.mask_fraction;
+    for (const auto& o : {criterion(GateCriterion::Share, 1.0), criterion(GateCriterion::Lift, 1.0 / f - 1e-9),
+                          criterion(GateCriterion::Excess, 1.0 - 1e-9)})
+      EXPECT_TRUE(gate_decide({s}, o).passed[0]) << to_string(o.criterion);
+  }
+}
+
+TEST(GateCriteria, UniformMapFailsLiftAndExcessAtAnyMaskSizeButShareFollowsTheLungs) {
+  const cv::Mat map(20, 20, CV_32FC1, cv::Scalar(0.3));
+  int share_passed = 0;
+  for (int cols = 1; cols < 20; ++cols) {
+    SCOPED_TRACE(cols);
+    const LungShare s = lung_share(map, left_mask(cols, 20));
+    EXPECT_NEAR(s.lift, 1.0, 1e-9);
+    EXPECT_NEAR(s.excess, 0.0, 1e-9);
+    EXPECT_FALSE(gate_decide({s}, criterion(GateCriterion::Lift, 1.1)).passed[0]);
+    EXPECT_FALSE(gate_decide({s}, criterion(GateCriterion::Excess, 0.05)).passed[0]);
+    share_passed += gate_decide({s}, criterion(GateCriterion::Share, 0.5)).passed[0];
+  }
+  // The flaw `share` has: a uniform map passes once the lungs cover half the film.
+  EXPECT_EQ(share_passed, 10);
+}
+
+TEST(GateCriteria, ExcessIsNegativeOutsideAndZeroForAFullMask) {
+  cv::Mat map = cv::Mat::zeros(10, 10, CV_32FC1);
+  map.colRange(6, 10).setTo(1.0f);  // all mass right of a 4-column lung
+  const LungShare out = lung_share(map, left_mask(4));
+  EXPECT_DOUBLE_EQ(out.share, 0.0);
+  EXPECT_NEAR(out.excess, -0.4 / 0.6, 1e-12);
+  EXPECT_DOUBLE_EQ(evidence_weight(out), 0.0);
+  const LungShare full = lung_share(map, left_mask(10));
+  EXPECT_DOUBLE_EQ(full.excess, 0.0);  // nothing to tell when the lungs are everywhere
+  // The grid path (projected mask) gives the same excess as the full-size map.
+  const ProjectedMask p = project_mask(left_mask(4, 40), cv::Size(10, 10));
+  cv::Mat low = cv::Mat::zeros(10, 10, CV_32FC1);
+  low.colRange(0, 2).setTo(1.0f);
+  cv::Mat up;
+  cv::resize(low, up, cv::Size(40, 40), 0, 0, cv::INTER_LINEAR);
+  EXPECT_NEAR(lung_share(low, p).excess, lung_share(up, left_mask(4, 40)).excess, 1e-4);
+}
+
+TEST(GateCriteria, TauRangeDependsOnTheCriterion) {
+  EXPECT_DOUBLE_EQ(checked_tau(GateCriterion::Lift, 2.5, "--tau"), 2.5);
+  EXPECT_THROW(checked_tau(GateCriterion::Share, 2.5, "--tau"), ConfigError);
+  EXPECT_THROW(checked_tau(GateCriterion::Excess, 1.5, "--tau"), ConfigError);
+  EXPECT_THROW(checked_tau(GateCriterion::Lift, -0.5, "--tau"), ConfigError);
+  EXPECT_THROW(checked_tau(GateCriterion::Lift, std::nan(""), "--tau"), ConfigError);
+  EXPECT_THROW(gate_decide({ok(0.9)}, criterion(GateCriterion::Share, 1.5)), ConfigError);
+  EXPECT_EQ(gate_criterion_names().from_string("LIFT"), GateCriterion::Lift);
+  EXPECT_EQ(gate_mode_names().from_string("soft"), GateMode::Soft);
+}
+
+TEST(GateCriteria, ScoresAndReasonNameTheCriterion) {
+  GateOptions o = criterion(GateCriterion::Lift, 1.5);
+  o.quorum = 2;
+  // share 0.9 (lift 1.8) passes, share 0.6 (lift 1.2) does not: one of two, quorum 2.
+  const GateDecision d = gate_decide({ok(0.9), ok(0.6), with_status(GateStatus::EmptyMap)}, o);
+  EXPECT_EQ(d.passed, (std::vector<bool>{true, false, false}));
+  EXPECT_NEAR(d.scores[0], 1.8, 1e-12);
+  EXPECT_TRUE(std::isnan(d.scores[2]));
+  EXPECT_TRUE(d.abstain);
+  EXPECT_NE(d.reason.find("lift >= 1.5"), std::string::npos) << d.reason;
+}
+
+TEST(GateSoft, NoMemberDroppedForItsScoreVotesWeighedByEvidence) {
+  GateOptions o;
+  o.mode = GateMode::Soft;
+  o.tau = 0.99;  // not used to drop anyone in soft mode
+  // excess 0.8, 0.2, -0.4 (outside), and an empty map.
+  const GateDecision d = gate_decide({ok(0.9), ok(0.6), ok(0.3), with_status(GateStatus::EmptyMap)}, o);
+  EXPECT_TRUE(d.soft);
+  EXPECT_EQ(d.kept, (std::vector<bool>{true, true, false, false}));
+  EXPECT_NEAR(d.weights[0], 0.8, 1e-12);
+  EXPECT_NEAR(d.weights[1], 0.2, 1e-12);
+  EXPECT_DOUBLE_EQ(d.weights[2], 0.0);
+  // The soft vote is the evidence-weighted mean: (0.8 * 1.0 + 0.2 * 0.0) / 1.0 for class 0.
+  const std::vector<LungShare> shares = {ok(0.9), ok(0.6), ok(0.3), with_status(GateStatus::EmptyMap)};
+  const VoteResult v = vote_gated({{1.0, 0.0}, {0.0, 1.0}, {0.0, 1.0}, {0.0, 1.0}}, shares, d, VoteRule::Soft);
+  ASSERT_FALSE(v.abstained);
+  EXPECT_EQ(v.label, 0);
+  EXPECT_NEAR(v.class_probs[0], 0.8, 1e-12);
 }

@@ -19,9 +19,11 @@ struct ClassifyRequest {
   std::string preset;                    // empty: the task's (used only without a manifest)
   std::vector<std::string> members;      // empty: the task's (or the manifest's) members
   // Gate, vote and saliency settings; unset: the task's. Strings (the CLI's) are parsed with
-  // the enums' name tables where they are read; run_classify validates tau (checked_tau,
-  // "--tau") and quorum (>= 1, "--quorum") before anything runs: an invalid value is an
-  // error, never the task's default.
+  // the enums' name tables where they are read; run_classify validates tau (checked_tau
+  // under the criterion in force, "--tau") and quorum (>= 1, "--quorum") before any member
+  // is built: an invalid value is an error, never the task's default.
+  std::optional<GateCriterion> criterion;
+  std::optional<GateMode> gate_mode;
   std::optional<double> tau;
   std::optional<int> quorum;             // more than the members selected: all of them
   std::optional<GateFallback> fallback;

@@ -18,7 +18,7 @@ using namespace gradgate;
 int main(int argc, char** argv) {
   prepare_process(argv);
   ClassifyRequest rq;
-  std::string members, models, config_dir, out, segmenter, atlas, fallback, vote, cam;
+  std::string members, models, config_dir, out, segmenter, atlas, fallback, vote, cam, gate, gate_mode;
   double tau = 0.0;
   int quorum = 0;
   // Defaults are written once: the request's initialisers (classify.h) and the gate's
@@ -44,7 +44,9 @@ int main(int argc, char** argv) {
     ("models,m", po::value(&models)->default_value("", "the task's models_dir"), "models folder with manifest.yaml (from ensemble-train)")
     ("preset", po::value(&rq.preset)->default_value("", "task's (compact)"), "member size preset without a manifest: full | compact | tiny")
     ("members", po::value(&members)->default_value("", "task's"), "comma-separated members to use")
-    ("tau", po::value(&tau)->default_value(builtin.gate.tau, tau_default.str()), "gate: minimum in-lung share of Grad-CAM mass, in [0,1]")
+    ("gate", po::value(&gate)->default_value(to_string(builtin.gate.criterion), std::string("task's (") + to_string(builtin.gate.criterion) + ")"), ("gate criterion: " + gate_criterion_names().joined(" | ") + " (share: in-lung share of Grad-CAM mass; lift: share / lung area fraction, 1 = uniform; excess: (share - f) / (1 - f), 0 = uniform, 1 = all inside)").c_str())
+    ("gate-mode", po::value(&gate_mode)->default_value(to_string(builtin.gate.mode), std::string("task's (") + to_string(builtin.gate.mode) + ")"), ("gate mode: " + gate_mode_names().joined(" | ") + " (soft: no member dropped, votes weighted by max(0, excess))").c_str())
+    ("tau", po::value(&tau)->default_value(builtin.gate.tau, tau_default.str()), "gate: the criterion's threshold (share, excess: [0,1]; lift: >= 0)")
     ("quorum", po::value(&quorum)->default_value(builtin.gate.quorum, "task's (" + std::to_string(builtin.gate.quorum) + ")"), "gate: members that must pass (>= 1), else the fallback decides")
     ("fallback", po::value(&fallback)->default_value(to_string(builtin.gate.fallback), std::string("task's (") + to_string(builtin.gate.fallback) + ")"), ("fewer than quorum pass: " + gate_fallback_names().joined(" | ")).c_str())
     ("vote", po::value(&vote)->default_value(to_string(builtin.vote), std::string("task's (") + to_string(builtin.vote) + ")"), ("vote rule: " + vote_rule_names().joined(" | ")).c_str())
@@ -90,6 +92,8 @@ int main(int argc, char** argv) {
         throw ConfigError(std::string("--") + option + ": " + e.what());
       }
     };
+    if (given("gate")) rq.criterion = parse("gate", gate_criterion_names(), gate);
+    if (given("gate-mode")) rq.gate_mode = parse("gate-mode", gate_mode_names(), gate_mode);
     if (given("tau")) rq.tau = tau;
     if (given("quorum")) rq.quorum = quorum;
     if (given("fallback")) rq.fallback = parse("fallback", gate_fallback_names(), fallback);

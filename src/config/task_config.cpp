@@ -67,7 +67,8 @@ TaskSpec read_task(const YamlValue& root) {
 }
 
 EnsembleDefaults read_ensemble(const YamlValue& e, const fs::path& project_root) {
-  e.expect_keys({"members", "preset", "tau", "quorum", "fallback", "vote", "cam", "models_dir"});
+  e.expect_keys({"members", "preset", "gate", "gate_mode", "tau", "quorum", "fallback", "vote",
+                 "cam", "models_dir"});
   EnsembleDefaults d;
   const YamlValue members = e.at("members", "a non-empty list of network names");
   const auto valid = member_names();
@@ -82,18 +83,24 @@ EnsembleDefaults read_ensemble(const YamlValue& e, const fs::path& project_root)
   if (d.members.empty()) members.fail_expected("a non-empty list of network names");
 
   if (auto v = e.optional("preset")) d.preset = v->as_choice(preset_names());
+  // The criterion first: tau's range depends on it.
+  if (auto v = e.optional("gate"))
+    d.gate.criterion = gate_criterion_names().from_string(v->as_choice(gate_criterion_names().names()));
+  if (auto v = e.optional("gate_mode"))
+    d.gate.mode = gate_mode_names().from_string(v->as_choice(gate_mode_names().names()));
   if (auto v = e.optional("tau")) {
-    // checked_tau is the one validation (finite, [0,1]); the error keeps the file's
+    // checked_tau is the one validation; the error keeps the file's
     // "<file>:<line>: key 'ensemble.tau': expected a number in [0, 1], got '<text>'".
+    const std::string expected = tau_expected(d.gate.criterion);
     double tau = std::numeric_limits<double>::quiet_NaN();
     if (!v->node().IsScalar() || !YAML::convert<double>::decode(v->node(), tau))
-      v->fail_expected(kTauExpected);
+      v->fail_expected(expected);
     try {
-      d.gate.tau = checked_tau(tau, "tau");
+      d.gate.tau = checked_tau(d.gate.criterion, tau, "tau");
     } catch (const ConfigError&) {
-      v->fail_expected(kTauExpected);
+      v->fail_expected(expected);
     }
-  }
+  }  // without `tau`, GateOptions' default (0.5) is valid under every criterion
   if (auto v = e.optional("quorum")) {
     d.gate.quorum = static_cast<int>(v->as_int(1, static_cast<int64_t>(d.members.size())));
   } else if (d.gate.quorum > static_cast<int>(d.members.size())) {

@@ -57,7 +57,6 @@ std::vector<EnsembleMemberSpec> resolve_members(const ClassifyRequest& rq, const
 // Invalid request values are errors naming the CLI option (the request is what
 // ensemble-classify's options fill), checked before anything is loaded.
 void check_request(const ClassifyRequest& rq) {
-  if (rq.tau) checked_tau(*rq.tau, "--tau");
   if (rq.quorum && *rq.quorum < 1)
     throw ConfigError("--quorum must be >= 1, got " + std::to_string(*rq.quorum));
   if (rq.batch < 1) throw ConfigError("--batch must be >= 1");
@@ -67,7 +66,13 @@ void check_request(const ClassifyRequest& rq) {
 // The request's gate/vote/cam over the task's (check_request has passed).
 void apply_settings(const ClassifyRequest& rq, const EnsembleDefaults& task, EnsembleOptions* eo) {
   eo->gate = task.gate;
-  if (rq.tau) eo->gate.tau = *rq.tau;
+  if (rq.criterion) eo->gate.criterion = *rq.criterion;
+  if (rq.gate_mode) eo->gate.mode = *rq.gate_mode;
+  // tau's range depends on the criterion: checked once both are known. The task's own tau
+  // is checked too when --gate changed the criterion under it.
+  if (rq.tau) eo->gate.tau = checked_tau(eo->gate.criterion, *rq.tau, "--tau");
+  else checked_tau(eo->gate.criterion, eo->gate.tau, "the task's tau under --gate " +
+                   std::string(to_string(eo->gate.criterion)));
   if (rq.quorum) eo->gate.quorum = *rq.quorum;
   // A quorum larger than the members left (e.g. --members a,b) means "all of them".
   eo->gate.quorum = std::min<int>(eo->gate.quorum, static_cast<int>(eo->members.size()));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <stdexcept>
 
@@ -20,14 +21,47 @@ const char* to_string(GateStatus s) {
   return "?";
 }
 
-double checked_tau(double tau, const std::string& what) {
-  if (std::isfinite(tau) && tau >= 0.0 && tau <= 1.0) return tau;
+namespace {
+// Lift is a ratio (1 = uniform); its range is bounded only to keep typos out.
+constexpr double kMaxLiftTau = 1e6;
+}  // namespace
+
+std::string tau_expected(GateCriterion c) {
+  return c == GateCriterion::Lift ? "a number in [0, 1e6] (lift: 1 = no better than uniform)"
+                                  : "a number in [0, 1]";
+}
+
+double checked_tau(GateCriterion c, double tau, const std::string& what) {
+  const double hi = c == GateCriterion::Lift ? kMaxLiftTau : 1.0;
+  if (std::isfinite(tau) && tau >= 0.0 && tau <= hi) return tau;
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", tau);
-  throw ConfigError(what + " must be " + kTauExpected + ", got " + buf);
+  throw ConfigError(what + " must be " + tau_expected(c) + " for the " + to_string(c) +
+                    " criterion, got " + buf);
+}
+
+double gate_score(const LungShare& s, GateCriterion c) {
+  if (s.status != GateStatus::Ok) return std::numeric_limits<double>::quiet_NaN();
+  switch (c) {
+    case GateCriterion::Share: return s.share;
+    case GateCriterion::Lift: return s.lift;
+    case GateCriterion::Excess: return s.excess;
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+double evidence_weight(const LungShare& s) {
+  return s.status == GateStatus::Ok ? std::clamp(s.excess, 0.0, 1.0) : 0.0;
 }
 
 namespace {
+
+// Share, lift and excess from the map's mass inside the lungs and in all; status Ok.
+void finish_share(LungShare& r, double inside, double total) {
+  r.share = std::clamp(inside / total, 0.0, 1.0);
+  r.lift = r.share / r.mask_fraction;
+  r.excess = r.mask_fraction < 1.0 ? (r.share - r.mask_fraction) / (1.0 - r.mask_fraction) : 0.0;
+}
 
 std::string size_str(const cv::Mat& m) {
   return std::to_string(m.cols) + "x" + std::to_string(m.rows);
@@ -87,9 +121,7 @@ LungShare lung_share(const cv::Mat& map_in, const cv::Mat& mask) {
     r.status = GateStatus::EmptyMap;
     return r;
   }
-  const double inside = cv::sum(map.mul(w))[0];
-  r.share = std::clamp(inside / total, 0.0, 1.0);
-  r.lift = r.share / r.mask_fraction;
+  finish_share(r, cv::sum(map.mul(w))[0], total);
   return r;
 }
 
@@ -138,8 +170,7 @@ LungShare lung_share(const cv::Mat& low_res_map, const ProjectedMask& p) {
     r.status = GateStatus::EmptyMap;
     return r;
   }
-  r.share = std::clamp(inside / total, 0.0, 1.0);
-  r.lift = r.share / r.mask_fraction;
+  finish_share(r, inside, total);
   return r;
 }
 
@@ -153,20 +184,26 @@ std::vector<int> GateDecision::kept_indices() const {
 GateDecision gate_decide(const std::vector<LungShare>& members, const GateOptions& o) {
   const int n = static_cast<int>(members.size());
   if (n == 0) throw std::invalid_argument("gate_decide: no members");
-  checked_tau(o.tau);
+  checked_tau(o.criterion, o.tau);
   if (o.quorum < 1 || o.quorum > n)
     throw ConfigError("gate quorum must lie in [1, " + std::to_string(n) +
                       "] (the number of members), got " + std::to_string(o.quorum));
 
   GateDecision d;
+  d.soft = o.mode == GateMode::Soft;
   d.passed.assign(n, false);
   d.kept.assign(n, false);
+  d.scores.assign(n, 0.0);
+  d.weights.assign(n, 0.0);
   int empty_maps = 0, empty_masks = 0;
   for (int i = 0; i < n; ++i) {
     const auto& m = members[i];
     if (m.status == GateStatus::EmptyMap) ++empty_maps;
     if (m.status == GateStatus::EmptyMask) ++empty_masks;
-    if (m.status == GateStatus::Ok && m.share >= o.tau) {
+    d.scores[i] = gate_score(m, o.criterion);
+    d.weights[i] = d.soft ? evidence_weight(m) : (m.status == GateStatus::Ok ? m.share : 0.0);
+    const bool passes = d.soft ? d.weights[i] > 0.0 : m.status == GateStatus::Ok && d.scores[i] >= o.tau;
+    if (passes) {
       d.passed[i] = true;
       ++d.num_passed;
     }
@@ -182,9 +219,13 @@ GateDecision gate_decide(const std::vector<LungShare>& members, const GateOption
   if (empty_masks == n) {
     why = "lung mask is empty, the gate cannot judge any member";
   } else {
+    const std::string crit = to_string(o.criterion);
     why = std::to_string(d.num_passed) + " of " + std::to_string(n) +
-          " members put >= " + tau_buf + " of their Grad-CAM mass in the lungs; quorum is " +
-          std::to_string(o.quorum);
+          (d.soft ? std::string(" members looked at the lungs more than a uniform map would")
+           : o.criterion == GateCriterion::Share
+               ? " members put >= " + std::string(tau_buf) + " of their Grad-CAM mass in the lungs"
+               : " members reached " + crit + " >= " + tau_buf) +
+          "; quorum is " + std::to_string(o.quorum);
     if (empty_maps > 0) why += " (" + std::to_string(empty_maps) + " with an empty Grad-CAM map)";
   }
 

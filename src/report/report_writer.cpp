@@ -42,6 +42,8 @@ void ReportWriter::write_run_json(bool finished) {
   j += "  \"members\": " + strings(run_.members) + ",\n";
   j += "  \"untrained_members\": " + strings(run_.untrained) + ",\n";
   j += "  \"preset\": " + json_string(run_.preset) + ",\n";
+  j += "  \"gate\": " + json_string(to_string(run_.gate.criterion)) + ",\n";
+  j += "  \"gate_mode\": " + json_string(to_string(run_.gate.mode)) + ",\n";
   j += "  \"tau\": " + json_number(run_.gate.tau, 9) + ",\n";
   j += "  \"quorum\": " + std::to_string(run_.gate.quorum) + ",\n";
   j += "  \"fallback\": " + json_string(to_string(run_.gate.fallback)) + ",\n";

@@ -74,7 +74,7 @@ ResultWriter::ResultWriter(const fs::path& out_dir, const RunInfo& run) : run_(r
                         "untrained_members"})
     columns_.push_back(c);
   for (const auto& m : run_.members)
-    for (const char* f : {"_label", "_prob", "_share", "_lift", "_status", "_passed", "_kept"})
+    for (const char* f : {"_label", "_prob", "_share", "_lift", "_excess", "_status", "_passed", "_kept"})
       columns_.push_back(m + f);
 
   csv_ = open_part(dir_ / kCsvPart);
@@ -143,7 +143,7 @@ std::string ResultWriter::csv_row(const ImageOutcome& o, const std::string& stem
   }
   for (const MemberOutcome* m : by_column) {
     if (!m) {
-      f.insert(f.end(), 7, "");
+      f.insert(f.end(), 8, "");
       continue;
     }
     f.push_back(label_name(run_.classes, m->label));
@@ -151,6 +151,7 @@ std::string ResultWriter::csv_row(const ImageOutcome& o, const std::string& stem
     const bool judged = m->share.status == GateStatus::Ok;
     f.push_back(judged ? number(m->share.share) : "");
     f.push_back(judged ? number(m->share.lift) : "");
+    f.push_back(judged ? number(m->share.excess) : "");
     f.push_back(to_string(m->share.status));
     f.push_back(csv_bool(m->passed));
     f.push_back(csv_bool(m->kept));
@@ -204,6 +205,9 @@ std::string ResultWriter::json_row(const ImageOutcome& o, const std::string& ste
          ", \"probs\": " + probs_object(m.probs) +
          ", \"share\": " + (judged ? json_number(m.share.share) : std::string("null")) +
          ", \"lift\": " + (judged ? json_number(m.share.lift) : std::string("null")) +
+         ", \"excess\": " + (judged ? json_number(m.share.excess) : std::string("null")) +
+         // the weight a weighted vote gave it (hard gate: its share; soft gate: its evidence)
+         ", \"weight\": " + (i < o.gate.weights.size() ? json_number(o.gate.weights[i]) : std::string("null")) +
          ", \"status\": " + json_string(to_string(m.share.status)) + ", \"passed\": " + json_bool(m.passed) +
          ", \"kept\": " + json_bool(m.kept) + "}";
   }

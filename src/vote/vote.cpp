@@ -111,8 +111,14 @@ VoteResult vote_gated(const std::vector<std::vector<double>>& member_probs,
   for (size_t i = 0; i < decision.kept.size(); ++i) {
     if (!decision.kept[i]) continue;
     probs.push_back(member_probs[i]);
-    weights.push_back(shares[i].status == GateStatus::Ok ? shares[i].share : 0.0);
+    // The decision's weights (share when hard, evidence when soft); a decision made by hand
+    // without them falls back on the share.
+    weights.push_back(i < decision.weights.size() ? decision.weights[i]
+                      : shares[i].status == GateStatus::Ok ? shares[i].share : 0.0);
   }
+  // The soft gate weighs every vote by its evidence: a plain mean becomes a weighted one (a
+  // hard vote stays a count of labels).
+  if (decision.soft && rule == VoteRule::Soft) rule = VoteRule::Weighted;
   VoteResult r = vote(probs, rule, weights);
   if (decision.fallback_used && !r.abstained)
     r.note = decision.reason + (r.note.empty() ? "" : "; " + r.note);
