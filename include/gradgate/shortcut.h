@@ -77,6 +77,8 @@ struct ShortcutSummary {
 //   markers/<split>/<stem>.png     each planted marker's mask (255 = marker)
 //   manifest.csv                   train, val, and the CLEAN test split (the source images)
 //   manifest-reversed.csv          the same train and val, the REVERSED test split
+//   test-clean.csv, test-reversed.csv  the test rows alone (ensemble-classify's input: the
+//                                  rows carry the lung masks, so the gate uses the true ones)
 //   markers.csv                    image, split, variant (train|val|reversed), marker kind,
 //                                  marker mask, lung mask, class
 // Every file is written atomically; the same options give byte-identical files. Throws Error

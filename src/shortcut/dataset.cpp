@@ -159,7 +159,7 @@ ShortcutSummary make_shortcut_dataset(const fs::path& source_manifest, const fs:
   const std::vector<std::string> header = {"image", "mask", "patient", "source", "finding",
                                            "diagnosis", "view", "split", "license", "citation"};
   const char* split_names[3] = {"train", "val", "test"};
-  std::string clean = csv_line(header), reversed = clean;
+  std::string clean = csv_line(header), reversed = clean, test_clean = clean, test_reversed = clean;
   std::string markers = csv_line({"image", "split", "variant", "marked", "kind", "marker_mask",
                                   "lung_mask", "class"});
   for (const Row& r : rows) {
@@ -176,6 +176,8 @@ ShortcutSummary make_shortcut_dataset(const fs::path& source_manifest, const fs:
       const std::string line = csv_line(fields);
       if (v != kReversed) clean += line;
       if (v != kClean) reversed += line;
+      if (v == kClean) test_clean += line;
+      if (v == kReversed) test_reversed += line;
       markers += csv_line({r.image_rel[v], split_names[r.split], variant_name(v),
                            r.marked[v] ? "1" : "0", r.marked[v] ? to_string(r.kind[v]) : "",
                            r.marker_rel[v], s.mask->string(), classes[r.label]});
@@ -186,6 +188,8 @@ ShortcutSummary make_shortcut_dataset(const fs::path& source_manifest, const fs:
   }
   // The manifests last: a folder with a manifest.csv is complete.
   write_file_atomic(out / "markers.csv", markers);
+  write_file_atomic(out / "test-clean.csv", test_clean);
+  write_file_atomic(out / "test-reversed.csv", test_reversed);
   write_file_atomic(out / "manifest-reversed.csv", reversed);
   write_file_atomic(out / "manifest.csv", clean);
   return sum;
