@@ -74,7 +74,7 @@ Run read_run(const fs::path& dir, const std::map<std::string, Truth>& truth) {
   Run run;
   for (const auto& h : t.header) {
     if (h.rfind("prob_", 0) == 0) run.classes.push_back(h.substr(5));
-    const std::string kept = "_kept";
+    const std::string kept = "_status";  // <member>_status: one per member (num_kept is not)
     if (h.size() > kept.size() && h.compare(h.size() - kept.size(), kept.size(), kept) == 0)
       run.members.push_back(h.substr(0, h.size() - kept.size()));
   }
