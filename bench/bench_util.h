@@ -1,12 +1,31 @@
 #pragma once
-// Helpers shared by the speed benchmarks (zoo-speed, train-speed): the timing loop and the
-// one-line error text of their tab-separated RESULT/NA lines.
+// Helpers shared by the speed benchmarks (zoo-speed, train-speed): their common option
+// checks, the timing loop and the one-line error text of their tab-separated RESULT/NA lines.
 #include <algorithm>
 #include <chrono>
 #include <string>
 #include <vector>
 
+#include "gradgate/common/strings.h"
+#include "gradgate/error.h"
+#include "gradgate/zoo/member_info.h"
+
 namespace gradgate::bench {
+
+// --members: "all" (the registry's order) or a comma-separated list; an unknown name throws
+// before anything is timed.
+inline std::vector<std::string> members_to_time(const std::string& arg) {
+  std::vector<std::string> members = arg == "all" ? member_names() : split_list(arg);
+  for (const auto& m : members) member_info(m);
+  return members;
+}
+
+// --threads, --min-iters and --max-iters, checked alike in both benchmarks (ConfigError).
+inline void check_timing_options(int threads, int min_iters, int max_iters) {
+  if (threads < 1) throw ConfigError("--threads must be >= 1");
+  if (min_iters < 1 || max_iters < min_iters)
+    throw ConfigError("--min-iters must be >= 1 and <= --max-iters");
+}
 
 inline double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());

@@ -33,31 +33,17 @@ malloc_policy=same
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --build) build="$2"; shift 2 ;;
-    --reps) reps="$2"; shift 2 ;;
-    --members) members="$2"; shift 2 ;;
     --presets) presets="$2"; shift 2 ;;
     --batches) batches="$2"; shift 2 ;;
-    --threads) threads="$2"; shift 2 ;;
-    --min-time) min_time="$2"; shift 2 ;;
-    --warmup) warmup="$2"; shift 2 ;;
-    --min-iters) min_iters="$2"; shift 2 ;;
-    --keep) keep="$2"; shift 2 ;;
-    --wait-policy) wait_policy="$2"; shift 2 ;;
-    --malloc) malloc_policy="$2"; shift 2 ;;
     -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) echo "run_zoo_speed.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    *)
+      if speed_common_option "$1" "${2-}"; then shift 2
+      else echo "run_zoo_speed.sh: unknown option '$1' (see --help)" >&2; exit 2; fi ;;
   esac
 done
 
-speed_wait_policy "$wait_policy" run_zoo_speed.sh
-speed_malloc "$malloc_policy" run_zoo_speed.sh
+speed_prepare run_zoo_speed.sh zoo-speed
 
-exe="$build/bin/zoo-speed"
-if [[ ! -x "$exe" ]]; then
-  echo "run_zoo_speed.sh: $exe not found; build first: cmake --build $build --target zoo-speed" >&2
-  exit 2
-fi
 if [[ "$members" == all ]]; then
   # The registry's order, from the Python side's copy (checked against the C++ list below).
   members="$("$python" -c "import sys; sys.path.insert(0, '$here'); import zoo_speed; print(','.join(m[0] for m in zoo_speed.MEMBERS))")"

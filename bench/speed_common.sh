@@ -4,6 +4,37 @@
 # python on PATH.
 python=/usr/bin/python3
 
+# speed_common_option OPTION VALUE: stores one of the options both scripts take (--build,
+# --reps, --members, --threads, --min-time, --warmup, --min-iters, --keep, --wait-policy,
+# --malloc) in the caller's variable of that name; returns 1 for any other option.
+speed_common_option() {
+  case "$1" in
+    --build) build="$2" ;;
+    --reps) reps="$2" ;;
+    --members) members="$2" ;;
+    --threads) threads="$2" ;;
+    --min-time) min_time="$2" ;;
+    --warmup) warmup="$2" ;;
+    --min-iters) min_iters="$2" ;;
+    --keep) keep="$2" ;;
+    --wait-policy) wait_policy="$2" ;;
+    --malloc) malloc_policy="$2" ;;
+    *) return 1 ;;
+  esac
+}
+
+# speed_prepare SCRIPT TARGET: after the options, applies --wait-policy and --malloc and sets
+# exe to the built TARGET under $build (exits 2 naming the build command when it is missing).
+speed_prepare() {
+  speed_wait_policy "$wait_policy" "$1"
+  speed_malloc "$malloc_policy" "$1"
+  exe="$build/bin/$2"
+  if [[ ! -x "$exe" ]]; then
+    echo "$1: $exe not found; build first: cmake --build $build --target $2" >&2
+    exit 2
+  fi
+}
+
 # speed_wait_policy POLICY SCRIPT: exports OMP_WAIT_POLICY for both sides. libgomp's default
 # spins after each parallel region; when other processes hold the cores a spinning thread
 # waits for a descheduled one (~10x slower, very noisy). "default" leaves the environment.

@@ -111,15 +111,11 @@ int main(int argc, char** argv) {
     po::variables_map vm;
     if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
     const bool parts = vm.count("parts") > 0;
-    if (threads < 1) throw gradgate::ConfigError("--threads must be >= 1");
+    gradgate::bench::check_timing_options(threads, min_iters, max_iters);
     if (side < 32) throw gradgate::ConfigError("--side must be >= 32");
     if (batch < 2) throw gradgate::ConfigError("--batch must be >= 2 (batch norm in train mode)");
-    if (min_iters < 1 || max_iters < min_iters)
-      throw gradgate::ConfigError("--min-iters must be >= 1 and <= --max-iters");
 
-    std::vector<std::string> members =
-        members_arg == "all" ? gradgate::member_names() : gradgate::split_list(members_arg);
-    for (const auto& m : members) gradgate::member_info(m);  // unknown names fail before timing
+    const std::vector<std::string> members = gradgate::bench::members_to_time(members_arg);
     const auto networks =
         gradgate::load_networks_config(gradgate::resolve_config_dir(config_dir) / "networks.yaml");
 

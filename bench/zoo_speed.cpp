@@ -50,13 +50,9 @@ int main(int argc, char** argv) {
     po::variables_map vm;
     if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
     const bool parts = vm.count("parts") > 0;
-    if (threads < 1) throw gradgate::ConfigError("--threads must be >= 1");
-    if (min_iters < 1 || max_iters < min_iters)
-      throw gradgate::ConfigError("--min-iters must be >= 1 and <= --max-iters");
+    gradgate::bench::check_timing_options(threads, min_iters, max_iters);
 
-    std::vector<std::string> members =
-        members_arg == "all" ? gradgate::member_names() : gradgate::split_list(members_arg);
-    for (const auto& m : members) gradgate::member_info(m);  // unknown names fail before timing
+    const std::vector<std::string> members = gradgate::bench::members_to_time(members_arg);
     const auto presets = gradgate::split_list(presets_arg);
     std::vector<int64_t> batches;
     for (const auto& b : gradgate::split_list(batches_arg)) {

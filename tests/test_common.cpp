@@ -3,6 +3,8 @@
 // dataset CSV reader.
 #include <gtest/gtest.h>
 
+#include <opencv2/imgcodecs.hpp>
+
 #include <algorithm>
 #include <fstream>
 #include <regex>
@@ -11,11 +13,14 @@
 
 #include "gradgate/common/atomic_file.h"
 #include "gradgate/common/fnv1a.h"
+#include "gradgate/common/png.h"
 #include "gradgate/common/strings.h"
 #include "gradgate/common/utc_time.h"
 #include "gradgate/common/yaml_value.h"
 #include "gradgate/error.h"
+#include "gradgate/lung_atlas.h"
 #include "gradgate/lung_mask_train.h"
+#include "gradgate/phantom.h"
 #include "gradgate/store/models_manifest.h"
 #include "test_util.h"
 
@@ -109,6 +114,44 @@ TEST(CommonAtomic, FailureNamesThePath) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("blocker"), std::string::npos) << e.what();
   }
+}
+
+// Images go through encode_png + write_file_atomic: the file is a PNG whatever its name, a
+// failed encode names the file and leaves the old one, no temp file stays behind.
+TEST(CommonPng, WritesPngAtomicallyAndKeepsOldFileOnFailure) {
+  TempDir tmp;
+  const fs::path target = tmp / "sub" / "atlas.png";
+  cv::Mat img(12, 10, CV_8UC1, cv::Scalar(7));
+  img.at<uchar>(3, 4) = 200;
+  write_png_file(target, img);
+  const std::string first = slurp(target);
+  ASSERT_GT(first.size(), 8u);
+  EXPECT_EQ(first.substr(1, 3), "PNG");
+  EXPECT_EQ(first, encode_png(img, target));
+  try {
+    write_png_file(target, cv::Mat());
+    ADD_FAILURE() << "no error for an empty image";
+  } catch (const ImageError& e) {
+    EXPECT_NE(std::string(e.what()).find("atlas.png"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(slurp(target), first);
+  EXPECT_EQ(names_in(target.parent_path()), std::vector<std::string>{"atlas.png"});
+}
+
+TEST(CommonPng, AtlasAndPhantomsLeaveNoTempFiles) {
+  TempDir tmp;
+  cv::Mat p(16, 16, CV_32FC1, cv::Scalar(0.25f));
+  LungAtlas(p).save(tmp / "atlas" / "lung_atlas.png");
+  EXPECT_EQ(names_in(tmp / "atlas"), std::vector<std::string>{"lung_atlas.png"});
+  const LungAtlas back = LungAtlas::load(tmp / "atlas" / "lung_atlas.png");
+  EXPECT_NEAR(back.probability().at<float>(5, 5), 64.0f / 255.0f, 1e-6);
+
+  write_phantom_dataset(tmp / "ph", 1, 64, 3);
+  EXPECT_EQ(names_in(tmp / "ph"), (std::vector<std::string>{"images", "manifest.csv", "masks"}));
+  EXPECT_EQ(names_in(tmp / "ph" / "images"),
+            (std::vector<std::string>{"bacterial-0.png", "covid-0.png", "normal-0.png", "viral-0.png"}));
+  EXPECT_EQ(names_in(tmp / "ph" / "masks").size(), 4u);
+  EXPECT_FALSE(cv::imread((tmp / "ph" / "masks" / "covid-0.png").string(), cv::IMREAD_GRAYSCALE).empty());
 }
 
 TEST(CommonFnv1a, KnownVectors) {

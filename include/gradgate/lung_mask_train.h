@@ -70,6 +70,18 @@ std::map<std::string, DiceSummary> evaluate_masks(const std::function<cv::Mat(co
 std::map<std::string, DiceSummary> evaluate_segmenter(const LungSegmenter& segmenter,
                                                       const std::vector<MaskRow>& rows);
 
+// One split's Dice (`ensemble-masks eval`): evaluate_masks on the split's rows that have a
+// mask, and per source how many of its rows have none (not scored).
+struct SplitDice {
+  std::string split;
+  std::map<std::string, DiceSummary> dice;
+  std::map<std::string, int> without_mask;
+};
+// For each of `splits` in order; `limit` > 0 scores at most the first `limit` masked rows.
+std::vector<SplitDice> evaluate_splits(const std::function<cv::Mat(const cv::Mat&)>& predict,
+                                       const std::vector<MaskRow>& rows,
+                                       const std::vector<std::string>& splits, int limit = 0);
+
 // Builds the atlas from the rows' masks; each source weighted by count^(-source_balance)
 // so that source_balance = 1 gives every source the same total weight.
 LungAtlas build_atlas(const std::vector<MaskRow>& rows, int side, double source_balance, std::ostream& log);

@@ -4,7 +4,6 @@
 //   atlas  builds the mean lung mask (the atlas) from the training masks
 //   mask   writes the lung mask of one image (file rule / segmenter / atlas)
 #include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <iomanip>
@@ -12,9 +11,9 @@
 
 #include <boost/program_options.hpp>
 #include <opencv2/core/utility.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <torch/torch.h>
 
+#include "gradgate/common/png.h"
 #include "gradgate/error.h"
 #include "gradgate/image.h"
 #include "gradgate/lung_atlas.h"
@@ -142,16 +141,11 @@ int main(int argc, char** argv) {
         seg = std::make_unique<LungSegmenter>(weights);
         predict = [&](const cv::Mat& g) { return seg->segment(g); };
       }
-      for (const auto& split : vm["split"].as<std::vector<std::string>>()) {
-        auto r = rows_with_masks(rows, split);
-        const int limit = vm["limit"].as<int>();
-        if (limit > 0 && static_cast<int>(r.size()) > limit) r.resize(limit);
-        print_dice(split, evaluate_masks(predict, r));
-        std::map<std::string, int> without;
-        for (const auto& row : rows)
-          if (row.split == split && row.mask.empty()) ++without[row.source];
-        for (const auto& [s, n] : without)
-          std::cout << split << " " << s << ": " << n << " images without a mask (not scored)\n";
+      for (const auto& d : evaluate_splits(predict, rows, vm["split"].as<std::vector<std::string>>(),
+                                           vm["limit"].as<int>())) {
+        print_dice(d.split, d.dice);
+        for (const auto& [s, n] : d.without_mask)
+          std::cout << d.split << " " << s << ": " << n << " images without a mask (not scored)\n";
       }
     };
 
@@ -174,7 +168,6 @@ int main(int argc, char** argv) {
       const auto rows = read_mask_rows(need_data(vm));
       UNet unet = train_lung_unet(rows_with_masks(rows, "train"), rows_with_masks(rows, "val"), o, std::cout);
       const fs::path out = vm["out"].as<std::string>();
-      if (out.has_parent_path()) fs::create_directories(out.parent_path());
       save_unet(unet, out);
       std::cout << "wrote " << out << " (" << fs::file_size(out) << " bytes)\n";
       evaluate(out);
@@ -185,7 +178,6 @@ int main(int argc, char** argv) {
       LungAtlas a = build_atlas(rows_with_masks(rows, "train"), vm["atlas-side"].as<int>(),
                                 vm["source-balance"].as<double>(), std::cout);
       const fs::path out = vm["atlas-out"].as<std::string>();
-      if (out.has_parent_path()) fs::create_directories(out.parent_path());
       a.save(out);
       std::cout << "wrote " << out << "\n";
     } else if (command == "mask") {
@@ -199,8 +191,7 @@ int main(int argc, char** argv) {
       if (vm.count("mask-file")) explicit_mask = vm["mask-file"].as<std::string>();
       const LungMask m = provider.for_image(load_gray(image), image, explicit_mask);
       for (const auto& w : m.warnings) std::cerr << "warning: " << w << "\n";
-      if (!cv::imwrite(vm["output"].as<std::string>(), m.mask))
-        throw ImageError("cannot write " + vm["output"].as<std::string>());
+      write_png_file(vm["output"].as<std::string>(), m.mask);
       std::cout << "source " << to_string(m.source) << (m.empty() ? " (empty)" : "") << ", wrote "
                 << vm["output"].as<std::string>() << "\n";
     } else {

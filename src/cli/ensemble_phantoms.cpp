@@ -5,11 +5,14 @@
 #include <iostream>
 
 #include "gradgate/cli_common.h"
+#include "gradgate/error.h"
 #include "gradgate/phantom.h"
+#include "gradgate/process_policy.h"
 
 namespace po = boost::program_options;
 
 int main(int argc, char** argv) {
+  gradgate::prepare_process(argv);
   std::string out;
   int per_class = 0, side = 0;
   uint64_t seed = 0;
@@ -25,7 +28,7 @@ int main(int argc, char** argv) {
   try {
     po::variables_map vm;
     if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
-    if (per_class < 1) throw std::runtime_error("--per-class must be >= 1");
+    if (per_class < 1) throw gradgate::ConfigError("--per-class must be >= 1, got " + std::to_string(per_class));
     auto manifest = gradgate::write_phantom_dataset(out, per_class, side, seed);
     std::cout << "wrote " << 4 * per_class << " phantoms and " << manifest.string() << "\n";
     return 0;

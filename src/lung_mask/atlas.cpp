@@ -4,6 +4,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "gradgate/common/png.h"
 #include "gradgate/error.h"
 #include "gradgate/lung_mask.h"
 
@@ -63,7 +64,7 @@ LungAtlas LungAtlas::load(const std::filesystem::path& path) {
 void LungAtlas::save(const std::filesystem::path& path) const {
   cv::Mat u8;
   probability_.convertTo(u8, CV_8U, 255.0);
-  if (!cv::imwrite(path.string(), u8)) throw ImageError("cannot write lung atlas " + path.string());
+  write_png_file(path, u8);  // temp file and rename: a failed write leaves the old atlas
 }
 
 cv::Mat LungAtlas::place_in_box(cv::Size size, const cv::Rect& box) const {

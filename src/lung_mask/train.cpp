@@ -196,6 +196,23 @@ std::map<std::string, DiceSummary> evaluate_masks(const std::function<cv::Mat(co
   return out;
 }
 
+std::vector<SplitDice> evaluate_splits(const std::function<cv::Mat(const cv::Mat&)>& predict,
+                                       const std::vector<MaskRow>& rows,
+                                       const std::vector<std::string>& splits, int limit) {
+  std::vector<SplitDice> out;
+  for (const auto& split : splits) {
+    auto scored = rows_with_masks(rows, split);
+    if (limit > 0 && static_cast<int>(scored.size()) > limit) scored.resize(limit);
+    SplitDice d;
+    d.split = split;
+    d.dice = evaluate_masks(predict, scored);
+    for (const auto& r : rows)
+      if (r.split == split && r.mask.empty()) ++d.without_mask[r.source];
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 LungAtlas build_atlas(const std::vector<MaskRow>& rows, int side, double source_balance, std::ostream& log) {
   std::map<std::string, int> counts;
   for (const auto& r : rows)

@@ -3,6 +3,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "gradgate/common/atomic_file.h"
 #include "gradgate/error.h"
 #include "gradgate/preprocess.h"
 
@@ -73,7 +74,10 @@ void save_unet(UNet net, const std::filesystem::path& path) {
   archive.write("unet_options",
                 torch::tensor({o.base_width(), o.depth(), o.input_side()}, torch::kLong));
   try {
-    archive.save_to(path.string());
+    // Temp file then rename: a failed or killed write leaves the old weights.
+    write_file_atomic_with(path, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
+  } catch (const Error&) {
+    throw;
   } catch (const std::exception& e) {
     throw ModelError("cannot write U-Net weights " + path.string() + ": " + e.what());
   }

@@ -1,12 +1,11 @@
 #include "gradgate/phantom.h"
 
-#include <fstream>
 #include <random>
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "gradgate/common/atomic_file.h"
+#include "gradgate/common/png.h"
 #include "gradgate/error.h"
 
 namespace gradgate {
@@ -112,9 +111,8 @@ std::filesystem::path write_phantom_dataset(const std::filesystem::path& dir, in
         Phantom p = make_phantom({side, dxs[d], false, s});
         const std::string stem = std::string(dxs[d]) + "-" + std::to_string(i);
         const std::string img_rel = "images/" + stem + ".png", mask_rel = "masks/" + stem + ".png";
-        if (!cv::imwrite((dir / img_rel).string(), p.image) ||
-            !cv::imwrite((dir / mask_rel).string(), p.lungs))
-          throw Error("cannot write phantom images under " + dir.string());
+        write_png_file(dir / img_rel, p.image);
+        write_png_file(dir / mask_rel, p.lungs);
         // 70/15/15 by index pattern: deterministic and balanced per class.
         const int r = i % 20;
         const char* split = r < 14 ? "train" : (r < 17 ? "val" : "test");

@@ -4,10 +4,9 @@
 
 #include <random>
 
-#include <opencv2/imgcodecs.hpp>
-
 #include "gradgate/common/atomic_file.h"
 #include "gradgate/common/fnv1a.h"
+#include "gradgate/common/png.h"
 #include "gradgate/common/seed.h"
 #include "gradgate/config.h"
 #include "gradgate/dataset.h"
@@ -41,12 +40,11 @@ struct Row {
   bool marked[4] = {false, false, false, false};
 };
 
-std::string png_of(const cv::Mat& gray) {
+// The gray image as an 8-bit PNG at `path` (temp file and rename).
+void write_gray_png(const fs::path& path, const cv::Mat& gray) {
   cv::Mat u8;
   gray.convertTo(u8, CV_8U, 255.0);
-  std::vector<uchar> buf;
-  if (!cv::imencode(".png", u8, buf)) throw ImageError("cannot PNG-encode an image");
-  return std::string(buf.begin(), buf.end());
+  write_png_file(path, u8);
 }
 
 // P(marker) for a row in a variant: the marked class gets `rate` in training and validation,
@@ -67,6 +65,8 @@ ShortcutSummary make_shortcut_dataset(const fs::path& source_manifest, const fs:
   if (!(o.rate >= 0.0 && o.rate <= 1.0))
     throw ConfigError("shortcut rate must lie in [0,1], got " + std::to_string(o.rate));
   if (o.kinds.empty()) throw ConfigError("shortcut: no marker kinds given");
+  if (!(o.margin >= 0.0 && o.margin < 0.5))
+    throw ConfigError("shortcut margin must lie in [0, 0.5), got " + std::to_string(o.margin));
   if (fs::exists(out / "manifest.csv"))
     throw Error(out.string() + " already holds a manifest.csv; choose a new folder");
   const TaskConfig task =
@@ -142,12 +142,10 @@ ShortcutSummary make_shortcut_dataset(const fs::path& source_manifest, const fs:
           cv::bitwise_and(marker, lung, lung_hit);
           if (cv::countNonZero(lung_hit) != 0)  // place_marker guarantees this; check anyway
             throw Error("a marker touches the lungs on " + r.sample.image.string());
-          std::vector<uchar> buf;
-          cv::imencode(".png", marker, buf);
-          write_file_atomic(out / r.marker_rel[v], std::string(buf.begin(), buf.end()));
+          write_png_file(out / r.marker_rel[v], marker);
         }
         r.image_rel[v] = "images/" + dir + "/" + r.stem + ".png";
-        write_file_atomic(out / r.image_rel[v], png_of(img));
+        write_gray_png(out / r.image_rel[v], img);
       }
     } catch (const std::exception& e) {
       errors[i] = r.sample.image.string() + ": " + e.what();

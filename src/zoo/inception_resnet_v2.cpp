@@ -11,6 +11,7 @@
 
 #include "zoo/families.h"
 #include "zoo/scratch_init.h"
+#include "zoo/torchvision_util.h"
 
 namespace gradgate::zoo {
 namespace {
@@ -236,9 +237,8 @@ class InceptionResNetV2Impl : public MemberImpl {
   torch::Tensor head(torch::Tensor a) override { return last_linear_(global_avg_pool(a)); }
 
   void reset_classifier(int64_t num_classes) override {
-    last_linear_ = nn::Linear(num_features_, num_classes);
-    last_linear_->to(block8_->parameters().front().device());
-    replace_module("last_linear", last_linear_);
+    last_linear_ = replace_module("last_linear", fresh_linear("inceptionresnetv2", last_linear_, num_features_,
+                                                              num_classes, is_training()));
     num_classes_ = num_classes;
   }
   int64_t num_classes() const override { return num_classes_; }

@@ -22,6 +22,7 @@
 
 #include "zoo/families.h"
 #include "zoo/scratch_init.h"
+#include "zoo/torchvision_util.h"
 
 namespace gradgate::zoo {
 namespace {
@@ -238,9 +239,8 @@ class NASNetImpl : public MemberImpl {
   torch::Tensor head(torch::Tensor a) override { return last_linear_(global_avg_pool(a)); }
 
   void reset_classifier(int64_t num_classes) override {
-    last_linear_ = nn::Linear(num_features_, num_classes);
-    last_linear_->to(conv0_->parameters().front().device());
-    replace_module("last_linear", last_linear_);
+    last_linear_ = replace_module(
+        "last_linear", fresh_linear("nasnet", last_linear_, num_features_, num_classes, is_training()));
     num_classes_ = num_classes;
   }
   int64_t num_classes() const override { return num_classes_; }

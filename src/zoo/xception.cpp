@@ -12,6 +12,7 @@
 
 #include "zoo/families.h"
 #include "zoo/scratch_init.h"
+#include "zoo/torchvision_util.h"
 
 namespace gradgate::zoo {
 namespace {
@@ -117,9 +118,7 @@ class XceptionImpl : public MemberImpl {
   torch::Tensor head(torch::Tensor a) override { return fc_(global_avg_pool(a)); }
 
   void reset_classifier(int64_t num_classes) override {
-    fc_ = nn::Linear(num_features_, num_classes);
-    fc_->to(conv1_->weight.device());
-    replace_module("fc", fc_);
+    fc_ = replace_module("fc", fresh_linear("xception", fc_, num_features_, num_classes, is_training()));
     num_classes_ = num_classes;
   }
   int64_t num_classes() const override { return num_classes_; }
