@@ -19,7 +19,7 @@
 #include "gradgate/common/yaml_value.h"
 #include "gradgate/error.h"
 #include "gradgate/lung_atlas.h"
-#include "gradgate/lung_mask_train.h"
+#include "gradgate/lung_mask_rows.h"
 #include "gradgate/phantom.h"
 #include "gradgate/store/models_manifest.h"
 #include "test_util.h"

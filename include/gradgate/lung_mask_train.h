@@ -12,28 +12,14 @@
 #include <opencv2/core.hpp>
 
 #include "gradgate/lung_atlas.h"
+#include "gradgate/lung_mask_rows.h"
 #include "gradgate/lung_unet.h"
 
 namespace gradgate {
 
 class LungSegmenter;
 
-// One manifest row, as far as masks are concerned. Paths are absolute.
-struct MaskRow {
-  std::filesystem::path image;
-  std::filesystem::path mask;  // empty when the row has no mask
-  std::string source;          // "cohen" (adults) or "kermany" (children)
-  std::string split;           // "train", "val", "test"
-};
-
-// Reads <data_dir>/manifest.csv (quoted CSV, header with image,mask,source,split columns).
-// Throws DatasetError naming the file, line and column. (A stop-gap until the dataset module
-// offers the same.)
-std::vector<MaskRow> read_mask_rows(const std::filesystem::path& data_dir);
-
-// Rows of `split` that have a mask (split "" = any).
-std::vector<MaskRow> rows_with_masks(const std::vector<MaskRow>& rows, const std::string& split);
-
+// MaskRow, read_mask_rows, rows_with_masks: lung_mask_rows.h (torch-free).
 
 struct UNetTrainOptions {
   UNetOptions net;

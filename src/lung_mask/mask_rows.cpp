@@ -6,7 +6,7 @@
 
 #include "dataset/csv_reader.h"
 #include "gradgate/error.h"
-#include "gradgate/lung_mask_train.h"
+#include "gradgate/lung_mask_rows.h"
 
 namespace gradgate {
 

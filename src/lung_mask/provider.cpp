@@ -1,22 +1,13 @@
-// LungMaskProvider: mask file, else segmenter, else atlas.
+// LungMaskProvider: mask file, else segmenter, else atlas. It builds the segmenter, so it
+// is torch (gradgate); LungMask itself and the default paths are core (lung_mask.cpp).
 #include <opencv2/imgproc.hpp>
 
-#include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/lung_atlas.h"
 #include "gradgate/lung_mask.h"
 #include "gradgate/lung_segmenter.h"
 
 namespace gradgate {
-
-bool LungMask::empty() const { return mask.empty() || cv::countNonZero(mask) == 0; }
-
-LungMaskProviderOptions default_lung_mask_options() {
-  LungMaskProviderOptions o;
-  o.segmenter_weights = source_tree_dir() / "models" / "lung_unet" / "lung_unet.pt";
-  o.atlas = source_tree_dir() / "masks" / "lung_atlas.png";
-  return o;
-}
 
 LungMaskProvider::LungMaskProvider(LungMaskProviderOptions options) : options_(std::move(options)) {
   if (!options_.segmenter_weights.empty())
