@@ -12,7 +12,7 @@
 #include <iomanip>
 #include <iostream>
 
-#include "gradgate/cli_common.h"
+#include "cli_common.h"
 #include "gradgate/config.h"
 #include "gradgate/dataset.h"
 #include "gradgate/ensemble.h"

@@ -6,7 +6,7 @@
 
 #include <iostream>
 
-#include "gradgate/cli_common.h"
+#include "cli_common.h"
 #include "gradgate/common/strings.h"
 #include "gradgate/process_policy.h"
 #include "gradgate/shortcut.h"

@@ -5,7 +5,7 @@
 
 #include <iostream>
 
-#include "gradgate/cli_common.h"
+#include "cli_common.h"
 #include "gradgate/process_policy.h"
 #include "gradgate/shortcut_report.h"
 

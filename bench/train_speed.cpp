@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "gradgate/cli_common.h"
+#include "cli_common.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/process_policy.h"

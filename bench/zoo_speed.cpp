@@ -14,7 +14,7 @@
 #include <sstream>
 #include <vector>
 
-#include "gradgate/cli_common.h"
+#include "cli_common.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/zoo/registry.h"

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "gradgate/classify.h"
-#include "gradgate/cli_common.h"
+#include "cli_common.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/process_policy.h"

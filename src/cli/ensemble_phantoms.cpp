@@ -4,7 +4,7 @@
 
 #include <iostream>
 
-#include "gradgate/cli_common.h"
+#include "cli_common.h"
 #include "gradgate/error.h"
 #include "gradgate/phantom.h"
 #include "gradgate/process_policy.h"

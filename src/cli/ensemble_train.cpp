@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <iostream>
 
-#include "gradgate/cli_common.h"
+#include "cli_common.h"
 #include "gradgate/error.h"
 #include "gradgate/process_policy.h"
 #include "gradgate/train.h"

@@ -1,5 +1,5 @@
 // The tools' shared pieces (gradgate_cli; see cli_common.h). Not part of the gradgate library.
-#include "gradgate/cli_common.h"
+#include "cli_common.h"
 
 #include <iomanip>
 #include <iostream>
