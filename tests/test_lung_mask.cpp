@@ -6,6 +6,7 @@
 #include "gradgate/error.h"
 #include "gradgate/lung_atlas.h"
 #include "gradgate/lung_mask.h"
+#include "png_fixture.h"
 #include "test_util.h"
 
 namespace gradgate {
@@ -15,10 +16,7 @@ using testing::TempDir;
 
 namespace fs = std::filesystem;
 
-void touch_png(const fs::path& p, cv::Size size = {8, 8}) {
-  fs::create_directories(p.parent_path());
-  ASSERT_TRUE(cv::imwrite(p.string(), cv::Mat(size, CV_8UC1, cv::Scalar(255))));
-}
+using testing::touch_png;
 
 TEST(LungMaskFile, NamingRuleTriesCandidatesInDocumentedOrder) {
   TempDir tmp;

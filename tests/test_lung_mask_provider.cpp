@@ -12,6 +12,7 @@
 #include "gradgate/lung_mask_train.h"
 #include "gradgate/lung_segmenter.h"
 #include "gradgate/lung_unet.h"
+#include "png_fixture.h"
 #include "test_util.h"
 
 namespace gradgate {
@@ -24,10 +25,7 @@ constexpr double kAdultDiceFloor = 0.90;
 constexpr double kChildDiceFloor = 0.90;
 namespace fs = std::filesystem;
 
-void touch_png(const fs::path& p, cv::Size size = {8, 8}) {
-  fs::create_directories(p.parent_path());
-  ASSERT_TRUE(cv::imwrite(p.string(), cv::Mat(size, CV_8UC1, cv::Scalar(255))));
-}
+using testing::touch_png;
 
 TEST(LungMaskFile, SixteenBitMaskOfOtherSizeIsResizedWithWarning) {
   TempDir tmp;
