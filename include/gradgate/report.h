@@ -28,12 +28,8 @@ namespace gradgate {
 // "0.1.0" (the CMake project version).
 const char* gradgate_version();
 
-// ---- atomic file writes (throw Error naming the path and the OS reason) ----
-
-// write_file_atomic (gradgate/common/atomic_file.h): `<path>.tmp-<pid>-<n>` in the same
-// folder, renamed onto `path`; missing parent folders are created.
-// PNG-encodes `image` (CV_8UC1/3/4) and writes it with write_file_atomic.
-void write_png_atomic(const std::filesystem::path& path, const cv::Mat& image);
+// Files are written with gradgate/common/atomic_file.h (`<path>.tmp-<pid>-<n>` in the same
+// folder, renamed onto `path`) and images with gradgate/common/png.h's write_png_file.
 
 // ---- NPY v1.0 (numpy.load reads it; no numpy needed to write) ----
 

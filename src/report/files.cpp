@@ -31,12 +31,6 @@ namespace {
 }
 }  // namespace
 
-void write_png_atomic(const fs::path& path, const cv::Mat& image) {
-  std::vector<uchar> buf;
-  if (image.empty() || !cv::imencode(".png", image, buf)) fail(path, "PNG encoding failed");
-  write_file_atomic(path, std::string(buf.begin(), buf.end()));
-}
-
 // ---- NPY ----
 
 void write_npy(const fs::path& path, const cv::Mat& m) {

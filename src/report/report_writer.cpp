@@ -1,6 +1,7 @@
 // One run's outputs: run.json, the result rows, overlays, montages and raw maps.
 #include <chrono>
 
+#include "gradgate/common/png.h"
 #include "gradgate/error.h"
 #include "gradgate/report.h"
 #include "report/format.h"
@@ -67,13 +68,13 @@ void ReportWriter::add(const ImageOutcome& o) {
       const auto overlays = render_overlays(o, run_.classes, options_.render);
       for (size_t i = 0; i < overlays.size(); ++i) {
         const std::string rel = "overlays/" + stem + "/" + files[i] + ".png";
-        write_png_atomic(out / rel, overlays[i]);
+        write_png_file(out / rel, overlays[i]);
       }
       outputs["overlays"] = "overlays/" + stem;
     }
     if (options_.montage && !o.gray.empty()) {
       const std::string rel = "montage/" + stem + ".png";
-      write_png_atomic(out / rel, render_montage(o, run_.classes, options_.render));
+      write_png_file(out / rel, render_montage(o, run_.classes, options_.render));
       outputs["montage"] = rel;
     }
     if (options_.save_maps) {
