@@ -22,3 +22,12 @@ TEST(Registry, UnknownNetworkListsValidOnes) {
     EXPECT_NE(msg.find("darknet53"), std::string::npos);
   }
 }
+
+// The grid the gate works on: resnet18 has stride 32 at layer4 (torchvision: 7x7 at 224).
+TEST(Registry, FeatureGridIsTheFeatureMapSize) {
+  Member full = make_member("resnet18", {2, 1.0, 224});
+  EXPECT_EQ(feature_grid(full, 224), cv::Size(7, 7));
+  Member compact = make_member("resnet18", {2, 0.25, 128});
+  EXPECT_EQ(feature_grid(compact, 128), cv::Size(4, 4));
+  EXPECT_TRUE(compact->is_training());  // measuring leaves the module's mode as it was
+}

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   opts.add_options()
     ("help,h", "print this help and exit")
     ("list-tasks", "list the tasks and exit")
-    ("list-networks", "list the 19 members (preset, input side, parameters, feature layer) and exit")
+    ("list-networks", "list the 19 members (preset, input side, parameters, Grad-CAM grid, feature layer) and exit")
     ("task,t", po::value(&rq.task), ("task: " + join(task_names(), " | ")).c_str())
     ("models,m", po::value(&models)->default_value("", "the task's models_dir"), "models folder with manifest.yaml (from ensemble-train)")
     ("preset", po::value(&rq.preset)->default_value("", "task's (compact)"), "member size preset without a manifest: full | compact | tiny")

@@ -32,23 +32,25 @@ void print_network_table(std::ostream& out, const std::string& preset) {
   const NetworksConfig nets = load_networks_config(default_config_dir() / "networks.yaml");
   out << std::left << std::setw(19) << "member" << std::setw(20) << "torchvision" << std::setw(8)
       << "preset" << std::right << std::setw(6) << "side" << std::setw(7) << "width"
-      << std::setw(13) << "parameters" << "  " << std::left << std::setw(16) << "feature layer"
+      << std::setw(13) << "parameters" << std::setw(7) << "grid" << "  " << std::left << std::setw(16) << "feature layer"
       << "study's layer\n";
   for (const auto& info : member_infos()) {
     const PresetSpec p = nets.preset(info.name, preset);
-    std::string params;
+    std::string params, grid;
     try {
       Member m = make_member(info.name, {1000, p.width, p.input_side});
       int64_t n = 0;
       for (const auto& t : m->parameters()) n += t.numel();
       params = std::to_string(n);
+      const cv::Size g = feature_grid(m, p.input_side);
+      grid = std::to_string(g.height) + "x" + std::to_string(g.width);
     } catch (const std::exception& e) {
-      params = "n/a";
+      params = grid = "n/a";
     }
     out << std::left << std::setw(19) << info.name << std::setw(20)
         << (info.torchvision.empty() ? "-" : info.torchvision) << std::setw(8) << preset
         << std::right << std::setw(6) << p.input_side << std::setw(7) << p.width << std::setw(13)
-        << params << "  " << std::left << std::setw(16) << info.feature_layer << info.matlab_layer
+        << params << std::setw(7) << grid << "  " << std::left << std::setw(16) << info.feature_layer << info.matlab_layer
         << "\n";
   }
 }

@@ -65,4 +65,13 @@ Member make_member(const std::string& name, const MemberOptions& options) {
   return make(options);
 }
 
+cv::Size feature_grid(Member& member, int64_t side) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = member->is_training();
+  member->eval();
+  const torch::Tensor a = member->features(torch::zeros({1, 3, side, side}));
+  member->train(was_training);
+  return {static_cast<int>(a.size(3)), static_cast<int>(a.size(2))};
+}
+
 }  // namespace gradgate
