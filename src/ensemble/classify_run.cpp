@@ -69,10 +69,11 @@ void apply_settings(const ClassifyRequest& rq, const EnsembleDefaults& task, Ens
   if (rq.criterion) eo->gate.criterion = *rq.criterion;
   if (rq.gate_mode) eo->gate.mode = *rq.gate_mode;
   // tau's range depends on the criterion: checked once both are known. The task's own tau
-  // is checked too when --gate changed the criterion under it.
+  // (checked when its file was read) again only when --gate changed the criterion under it.
   if (rq.tau) eo->gate.tau = checked_tau(eo->gate.criterion, *rq.tau, "--tau");
-  else checked_tau(eo->gate.criterion, eo->gate.tau, "the task's tau under --gate " +
-                   std::string(to_string(eo->gate.criterion)));
+  else if (rq.criterion)
+    checked_tau(eo->gate.criterion, eo->gate.tau, "the task's tau under --gate " +
+                std::string(to_string(eo->gate.criterion)));
   if (rq.quorum) eo->gate.quorum = *rq.quorum;
   // A quorum larger than the members left (e.g. --members a,b) means "all of them".
   eo->gate.quorum = std::min<int>(eo->gate.quorum, static_cast<int>(eo->members.size()));

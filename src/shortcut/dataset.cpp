@@ -31,7 +31,7 @@ const char* variant_name(int v) {
 struct Row {
   Sample sample;
   int label = 0;
-  int split = 0;        // 0 train, 1 val, 2 test (of the benchmark)
+  Split split = Split::Train;  // of the benchmark
   std::string stem;     // output file stem, unique
   bool usable = false;  // a marker fits clear of the lungs
   // Per variant the image is written in (train or val; clean and reversed for test):
@@ -97,7 +97,7 @@ ShortcutSummary make_shortcut_dataset(const fs::path& source_manifest, const fs:
       r.sample = s;
       r.label = *label;
       // Half the source's val patients (by a hash of the id) become the test split.
-      r.split = s.split == Split::Train ? 0 : (fnv1a64(s.patient) & 1) ? 2 : 1;
+      r.split = s.split == Split::Train ? Split::Train : (fnv1a64(s.patient) & 1) ? Split::Test : Split::Val;
       r.stem = fnv1a64_hex(fnv1a64(s.image.filename().string(), fnv1a64(s.source)));
       rows.push_back(std::move(r));
     }
@@ -115,8 +115,8 @@ ShortcutSummary make_shortcut_dataset(const fs::path& source_manifest, const fs:
       const cv::Mat gray = load_gray(r.sample.image);
       const cv::Mat lung = read_mask_file(*r.sample.mask, gray.size(), nullptr);
       const uint64_t img_seed = mix_seed(o.seed, fnv1a64(r.stem));
-      const int variants[2] = {r.split == 0 ? kTrain : r.split == 1 ? kVal : kClean,
-                               r.split == 2 ? kReversed : -1};
+      const int variants[2] = {r.split == Split::Train ? kTrain : r.split == Split::Val ? kVal : kClean,
+                               r.split == Split::Test ? kReversed : -1};
       // A film whose lungs leave no room for every kind is left out of all variants, so
       // leaving it out cannot depend on the class or the draw.
       std::vector<MarkerPlacement> places;
@@ -156,7 +156,6 @@ ShortcutSummary make_shortcut_dataset(const fs::path& source_manifest, const fs:
 
   const std::vector<std::string> header = {"image", "mask", "patient", "source", "finding",
                                            "diagnosis", "view", "split", "license", "citation"};
-  const char* split_names[3] = {"train", "val", "test"};
   std::string clean = csv_line(header), reversed = clean, test_clean = clean, test_reversed = clean;
   std::string markers = csv_line({"image", "split", "variant", "marked", "kind", "marker_mask",
                                   "lung_mask", "class"});
@@ -170,19 +169,19 @@ ShortcutSummary make_shortcut_dataset(const fs::path& source_manifest, const fs:
       if (r.image_rel[v].empty()) continue;
       const std::vector<std::string> fields = {r.image_rel[v], s.mask->string(), s.patient,
                                                s.source, s.finding, s.diagnosis, s.view,
-                                               split_names[r.split], s.license, s.citation};
+                                               split_name(r.split), s.license, s.citation};
       const std::string line = csv_line(fields);
       if (v != kReversed) clean += line;
       if (v != kClean) reversed += line;
       if (v == kClean) test_clean += line;
       if (v == kReversed) test_reversed += line;
-      markers += csv_line({r.image_rel[v], split_names[r.split], variant_name(v),
+      markers += csv_line({r.image_rel[v], split_name(r.split), variant_name(v),
                            r.marked[v] ? "1" : "0", r.marked[v] ? to_string(r.kind[v]) : "",
                            r.marker_rel[v], s.mask->string(), classes[r.label]});
     }
-    if (r.split == 0) ++sum.train, sum.marked_train += r.marked[kTrain];
-    if (r.split == 1) ++sum.val, sum.marked_val += r.marked[kVal];
-    if (r.split == 2) ++sum.test, sum.marked_reversed += r.marked[kReversed];
+    if (r.split == Split::Train) ++sum.train, sum.marked_train += r.marked[kTrain];
+    if (r.split == Split::Val) ++sum.val, sum.marked_val += r.marked[kVal];
+    if (r.split == Split::Test) ++sum.test, sum.marked_reversed += r.marked[kReversed];
   }
   // The manifests last: a folder with a manifest.csv is complete.
   write_file_atomic(out / "markers.csv", markers);

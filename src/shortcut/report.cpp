@@ -6,10 +6,9 @@
 #include <random>
 #include <sstream>
 
-#include <opencv2/imgcodecs.hpp>
-
 #include "dataset/csv_reader.h"
 #include "gradgate/error.h"
+#include "gradgate/lung_mask.h"
 #include "gradgate/report.h"
 #include "gradgate/shortcut_report.h"
 #include "gradgate/vote.h"
@@ -74,9 +73,9 @@ Run read_run(const fs::path& dir, const std::map<std::string, Truth>& truth) {
   Run run;
   for (const auto& h : t.header) {
     if (h.rfind("prob_", 0) == 0) run.classes.push_back(h.substr(5));
-    const std::string kept = "_status";  // <member>_status: one per member (num_kept is not)
-    if (h.size() > kept.size() && h.compare(h.size() - kept.size(), kept.size(), kept) == 0)
-      run.members.push_back(h.substr(0, h.size() - kept.size()));
+    const std::string suffix = "_status";  // <member>_status: one per member (num_kept is not)
+    if (h.size() > suffix.size() && h.compare(h.size() - suffix.size(), suffix.size(), suffix) == 0)
+      run.members.push_back(h.substr(0, h.size() - suffix.size()));
   }
   if (run.classes.size() != 2)
     throw Error(csv.string() + ": the shortcut report reads binary tasks (members' two-class "
@@ -84,6 +83,11 @@ Run read_run(const fs::path& dir, const std::map<std::string, Truth>& truth) {
                 std::to_string(run.classes.size()) + " classes");
   if (run.members.empty()) throw Error(csv.string() + ": no member columns");
   const std::size_t c_stem = t.column("stem", csv), c_status = t.column("status", csv);
+  std::vector<std::size_t> c_label, c_prob;  // per member, found once
+  for (const auto& m : run.members) {
+    c_label.push_back(t.column(m + "_label", csv));
+    c_prob.push_back(t.column(m + "_prob", csv));
+  }
   for (const auto& r : t.rows) {
     if (r[c_status] != "ok") throw Error(csv.string() + ": image " + r[0] + " failed in the run");
     const std::string stem = r[c_stem];
@@ -99,13 +103,14 @@ Run read_run(const fs::path& dir, const std::map<std::string, Truth>& truth) {
     const cv::Mat mask = read_npy(maps / "mask.npy");
     cv::Mat marker;
     if (img.marked) {
-      marker = cv::imread(it->second.marker.string(), cv::IMREAD_GRAYSCALE);
-      if (marker.empty() || marker.size() != mask.size())
-        throw Error(it->second.marker.string() + ": unreadable, or not the image's size");
+      marker = read_mask_file(it->second.marker, std::nullopt, nullptr);
+      if (marker.size() != mask.size())
+        throw Error(it->second.marker.string() + ": not the image's size");
     }
-    for (const auto& m : run.members) {
-      const std::string label = r[t.column(m + "_label", csv)];
-      const double p = std::stod(r[t.column(m + "_prob", csv)]);
+    for (std::size_t j = 0; j < run.members.size(); ++j) {
+      const std::string& m = run.members[j];
+      const std::string label = r[c_label[j]];
+      const double p = std::stod(r[c_prob[j]]);
       const int k = label == run.classes[0] ? 0 : label == run.classes[1] ? 1 : -1;
       if (k < 0) throw Error(csv.string() + ": member " + m + " has label '" + label + "'");
       std::vector<double> probs(2);
@@ -282,10 +287,6 @@ ShortcutReport shortcut_report(const fs::path& data, const fs::path& clean_run,
   gate_row(GateCriterion::Excess, GateMode::Soft, 0.0);
   return rep;
 }
-
-}  // namespace gradgate
-
-namespace gradgate {
 
 namespace {
 std::string fmt(double v, int prec = 3) {
