@@ -361,8 +361,7 @@ TEST(GateSoft, NoMemberDroppedForItsScoreVotesWeighedByEvidence) {
   EXPECT_NEAR(d.weights[1], 0.2, 1e-12);
   EXPECT_DOUBLE_EQ(d.weights[2], 0.0);
   // The soft vote is the evidence-weighted mean: (0.8 * 1.0 + 0.2 * 0.0) / 1.0 for class 0.
-  const std::vector<LungShare> shares = {ok(0.9), ok(0.6), ok(0.3), with_status(GateStatus::EmptyMap)};
-  const VoteResult v = vote_gated({{1.0, 0.0}, {0.0, 1.0}, {0.0, 1.0}, {0.0, 1.0}}, shares, d, VoteRule::Soft);
+  const VoteResult v = vote_gated({{1.0, 0.0}, {0.0, 1.0}, {0.0, 1.0}, {0.0, 1.0}}, d, VoteRule::Soft);
   ASSERT_FALSE(v.abstained);
   EXPECT_EQ(v.label, 0);
   EXPECT_NEAR(v.class_probs[0], 0.8, 1e-12);

@@ -98,7 +98,7 @@ ImageOutcome outcome(const fs::path& image, const std::vector<cv::Point>& centre
     o.members[i].passed = o.gate.passed[i];
     o.members[i].kept = o.gate.kept[i];
   }
-  o.vote = vote_gated(probs, shares, o.gate, VoteRule::Soft);
+  o.vote = vote_gated(probs, o.gate, VoteRule::Soft);
   return o;
 }
 

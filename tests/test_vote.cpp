@@ -120,9 +120,9 @@ TEST(VoteGated, OnlyKeptMembersVoteWeightedByShare) {
   o.tau = 0.5;
   const auto d = gate_decide(s, o);
   ASSERT_EQ(d.kept, (std::vector<bool>{false, true, true}));
-  auto r = vote_gated(p, s, d, VoteRule::Soft);
+  auto r = vote_gated(p, d, VoteRule::Soft);
   EXPECT_NEAR(r.class_probs[1], 0.75, 1e-12);
-  r = vote_gated(p, s, d, VoteRule::Weighted);
+  r = vote_gated(p, d, VoteRule::Weighted);
   EXPECT_NEAR(r.class_probs[1], (0.8 * 0.8 + 0.6 * 0.7) / 1.4, 1e-12);
   EXPECT_EQ(r.label, 1);
 }
@@ -132,7 +132,7 @@ TEST(VoteGated, GateAbstentionCarriesItsReason) {
   const std::vector<LungShare> s = {ok(0.1), ok(0.2)};
   const auto d = gate_decide(s, GateOptions{});
   ASSERT_TRUE(d.abstain);
-  const auto r = vote_gated(p, s, d, VoteRule::Soft);
+  const auto r = vote_gated(p, d, VoteRule::Soft);
   EXPECT_TRUE(r.abstained);
   EXPECT_EQ(r.label, -1);
   EXPECT_EQ(r.reason, d.reason);
@@ -146,8 +146,8 @@ TEST(VoteGated, FallbackAllWithEmptyMapsWeighsThemZero) {
   o.fallback = GateFallback::All;
   const auto d = gate_decide(s, o);
   ASSERT_TRUE(d.fallback_used);
-  const auto r = vote_gated({{0.6, 0.4}, {0.4, 0.6}, {0.0, 1.0}}, s, d, VoteRule::Weighted);
+  const auto r = vote_gated({{0.6, 0.4}, {0.4, 0.6}, {0.0, 1.0}}, d, VoteRule::Weighted);
   EXPECT_NEAR(r.class_probs[0], (0.2 * 0.6 + 0.3 * 0.4) / 0.5, 1e-12);
   EXPECT_NE(r.note.find("fallback"), std::string::npos) << r.note;
-  EXPECT_THROW(vote_gated({{0.5, 0.5}}, s, d, VoteRule::Soft), std::invalid_argument);
+  EXPECT_THROW(vote_gated({{0.5, 0.5}}, d, VoteRule::Soft), std::invalid_argument);
 }

@@ -21,12 +21,13 @@ struct LungShare {
   GateStatus status = GateStatus::Ok;
   double share = 0.0;          // sum(map*mask) / sum(map), in [0,1]; 0 unless status is Ok
   double lift = 0.0;           // share / mask_fraction (uniform map -> 1); 0 unless status is Ok
+  double mask_fraction = 0.0;  // mask area / image area (filled for every status)
   // (share - f) / (1 - f) with f = mask_fraction: the share corrected for chance, as Cohen's
   // kappa corrects agreement. A map no better than uniform scores 0 whatever the lungs'
   // size, all mass inside scores 1, mass outside scores below 0 (down to -f / (1 - f)).
   // 0 unless status is Ok, and 0 when the mask covers the whole image (nothing to tell).
+  // Last, so positional initialisers {status, share, lift, mask_fraction} keep their meaning.
   double excess = 0.0;
-  double mask_fraction = 0.0;  // mask area / image area (filled for every status)
 };
 
 // `map`: CV_32FC1 or CV_64FC1, non-negative, finite (a Grad-CAM map at the image's size).

@@ -44,11 +44,11 @@ struct VoteResult {
 VoteResult vote(const std::vector<std::vector<double>>& probs, VoteRule rule,
                 const std::vector<double>& weights = {});
 
-// The ensemble's step: `member_probs` and `shares` for ALL members (gate order); only those
-// the decision keeps vote, weighted by their in-lung share. A gate abstention carries over
-// with its reason.
+// The ensemble's step: `member_probs` for ALL members (gate order); only those the decision
+// keeps vote, weighted (Weighted rule, or any soft-gate decision) by the decision's weights:
+// the in-lung share under the hard gate, the evidence under the soft one. A gate abstention
+// carries over with its reason. Throws std::invalid_argument when the sizes differ.
 VoteResult vote_gated(const std::vector<std::vector<double>>& member_probs,
-                      const std::vector<LungShare>& shares, const GateDecision& decision,
-                      VoteRule rule);
+                      const GateDecision& decision, VoteRule rule);
 
 }  // namespace gradgate

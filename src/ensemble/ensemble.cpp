@@ -155,7 +155,7 @@ std::vector<ImageOutcome> Ensemble::classify(const std::vector<cv::Mat>& grays,
       o.members[j].passed = o.gate.passed[j];
       o.members[j].kept = o.gate.kept[j];
     }
-    o.vote = vote_gated(probs, shares, o.gate, options_.vote);
+    o.vote = vote_gated(probs, o.gate, options_.vote);
   });
   if (timings) {
     timings->members += members_s;

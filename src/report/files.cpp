@@ -25,12 +25,6 @@ const char* gradgate_version() {
 #endif
 }
 
-namespace {
-[[noreturn]] void fail(const fs::path& path, const std::string& what) {
-  throw Error("cannot write " + path.string() + ": " + what);
-}
-}  // namespace
-
 // ---- NPY ----
 
 void write_npy(const fs::path& path, const cv::Mat& m) {

@@ -174,7 +174,7 @@ Interval ensemble_accuracy(const Run& run, const GateOptions* gate, const Shortc
   for (const auto& img : run.images) {
     VoteResult v;
     if (gate) {
-      v = vote_gated(img.probs, img.shares, gate_decide(img.shares, *gate), VoteRule::Soft);
+      v = vote_gated(img.probs, gate_decide(img.shares, *gate), VoteRule::Soft);
     } else {
       v = vote(img.probs, VoteRule::Soft);
     }

@@ -93,12 +93,12 @@ VoteResult vote(const std::vector<std::vector<double>>& probs, VoteRule rule,
 }
 
 VoteResult vote_gated(const std::vector<std::vector<double>>& member_probs,
-                      const std::vector<LungShare>& shares, const GateDecision& decision,
-                      VoteRule rule) {
-  if (member_probs.size() != decision.kept.size() || shares.size() != decision.kept.size())
+                      const GateDecision& decision, VoteRule rule) {
+  if (member_probs.size() != decision.kept.size() || decision.weights.size() != decision.kept.size())
     throw std::invalid_argument("vote_gated: " + std::to_string(member_probs.size()) +
-                                " probability vectors and " + std::to_string(shares.size()) +
-                                " shares for a gate decision over " +
+                                " probability vectors and " +
+                                std::to_string(decision.weights.size()) +
+                                " weights for a gate decision over " +
                                 std::to_string(decision.kept.size()) + " members");
   if (decision.abstain) {
     VoteResult r;
@@ -111,10 +111,7 @@ VoteResult vote_gated(const std::vector<std::vector<double>>& member_probs,
   for (size_t i = 0; i < decision.kept.size(); ++i) {
     if (!decision.kept[i]) continue;
     probs.push_back(member_probs[i]);
-    // The decision's weights (share when hard, evidence when soft); a decision made by hand
-    // without them falls back on the share.
-    weights.push_back(i < decision.weights.size() ? decision.weights[i]
-                      : shares[i].status == GateStatus::Ok ? shares[i].share : 0.0);
+    weights.push_back(decision.weights[i]);  // share when hard, evidence when soft
   }
   // The soft gate weighs every vote by its evidence: a plain mean becomes a weighted one (a
   // hard vote stays a count of labels).
