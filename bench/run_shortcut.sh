@@ -7,7 +7,11 @@
 #   bench/run_shortcut.sh [--data ../shared/data/cxr/manifest.csv] [--work /work/runs/shortcut]
 #                         [--members alexnet,resnet18,googlenet,mobilenetv2,darknet19,squeezenet]
 #                         [--task pneumonia] [--rate 0.95] [--seed 1] [--epochs 6] [--preset compact]
-#                         [--build build]
+#                         [--lung-penalty 0] [--build build]
+#
+# With --lung-penalty W > 0 the members train with ensemble-train's lung penalty into
+# <work>/models-lpW (classify runs <work>/classify-lpW-<split>), beside the plain ones, on the
+# same planted data, so the two are compared image for image.
 #
 # Every step resumes: the data folder is made once, ensemble-train keeps finished members, and
 # a classify run is redone only when its results.csv is missing. Takes about an hour on two
@@ -23,6 +27,7 @@ rate=0.95
 seed=1
 epochs=6
 preset=compact
+penalty=0
 build="$here/../build"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,6 +39,7 @@ while [ $# -gt 0 ]; do
     --seed) seed="$2"; shift 2 ;;
     --epochs) epochs="$2"; shift 2 ;;
     --preset) preset="$2"; shift 2 ;;
+    --lung-penalty) penalty="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "run_shortcut.sh: unknown option $1" >&2; exit 2 ;;
@@ -46,19 +52,23 @@ done
 [ -f "$data" ] || { echo "run_shortcut.sh: no data manifest at $data (--data)" >&2; exit 2; }
 
 set_dir="$work/data"
-models="$work/models"
+variant=""
+if [ "$penalty" != "0" ]; then variant="lp$penalty-"; fi
+models="$work/models${variant:+-${variant%-}}"
 mkdir -p "$work"
 if [ ! -f "$set_dir/manifest.csv" ]; then
   "$bin/shortcut-data" --data "$data" --out "$set_dir" --task "$task" --rate "$rate" --seed "$seed"
 fi
 "$bin/ensemble-train" --task "$task" --data "$set_dir/manifest.csv" --out "$models" \
-  --members "$members" --preset "$preset" --epochs "$epochs" --patience 3 --seed "$seed" --quiet
+  --members "$members" --preset "$preset" --epochs "$epochs" --patience 3 --seed "$seed" \
+  --lung-penalty "$penalty" --quiet
 for split in clean reversed; do
-  out="$work/classify-$split"
+  out="$work/classify-$variant$split"
   if [ ! -f "$out/results.csv" ]; then
     # tau 0: every judgeable member votes in the run; the report applies each gate itself.
     "$bin/ensemble-classify" --task "$task" --models "$models" --tau 0 --quorum 1 --save-maps \
       --no-overlays --no-montage --no-progress --out "$out" "$set_dir/test-$split.csv"
   fi
 done
-"$bin/shortcut-report" --data "$set_dir" --clean "$work/classify-clean" --reversed "$work/classify-reversed"
+"$bin/shortcut-report" --data "$set_dir" --clean "$work/classify-${variant}clean" \
+  --reversed "$work/classify-${variant}reversed"

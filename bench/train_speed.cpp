@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
   std::string members_arg, config_dir;
   int threads = 1, warmup = 1, min_iters = 3, max_iters = 1000;
   int64_t side = 128, batch = 16;
-  double min_time = 3.0;
+  double min_time = 3.0, width_arg = 0.0;
   po::options_description opts("train-speed [options]\nOptions");
   // clang-format off
   opts.add_options()
@@ -99,6 +99,7 @@ int main(int argc, char** argv) {
     ("config-dir", po::value(&config_dir), "folder holding networks.yaml (the full preset's width); default: GRADGATE_CONFIG_DIR or <source>/config")
     ("members", po::value(&members_arg)->default_value(kDefaultMembers), "comma-separated member names, or all")
     ("side", po::value(&side)->default_value(128), "input side (inceptionv3: at least 160)")
+    ("width", po::value(&width_arg)->default_value(0.0), "channel multiplier; 0 = the full preset's (1.0)")
     ("batch", po::value(&batch)->default_value(16), "images per training step")
     ("threads", po::value(&threads)->default_value(1), "intra-op threads (configure_threads); 1 is what each member gets when ensemble-train trains two at once")
     ("warmup", po::value(&warmup)->default_value(1), "untimed training steps before timing")
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
     const bool parts = vm.count("parts") > 0;
     gradgate::bench::check_timing_options(threads, min_iters, max_iters);
     if (side < 32) throw gradgate::ConfigError("--side must be >= 32");
+    if (!(width_arg >= 0.0) || width_arg > 4.0) throw gradgate::ConfigError("--width must be in (0, 4]");
     if (batch < 2) throw gradgate::ConfigError("--batch must be >= 2 (batch norm in train mode)");
 
     const std::vector<std::string> members = gradgate::bench::members_to_time(members_arg);
@@ -136,7 +138,7 @@ int main(int argc, char** argv) {
     const auto class_w = torch::ones({2});
 
     for (const auto& name : members) {
-      const double width = networks.preset(name, "full").width;
+      const double width = width_arg > 0 ? width_arg : networks.preset(name, "full").width;
       const int64_t s = side_for(name, side);
       std::ostringstream key;
       key << "cpp\t" << name << "\tfull\t" << batch << "\t" << s << "\t" << width;

@@ -55,6 +55,9 @@ struct TrainOptions {
   std::string balance = "loss";       // class balance: loss (weights) | sampler | none
   bool augment = true;                // rotation +-7 deg, shift +-6 %, scale 0.9-1.1, brightness/contrast +-10 %
   bool hflip = false;                 // chest X-rays are not mirror-symmetric: off by default
+  // Weight of the lung penalty (train_step.h: outside_lung_share), added to the loss for
+  // training images that have a lung mask; 0 = off.
+  double lung_penalty = 0.0;
   uint64_t seed = 1;
   int threads = 0;                    // 0 = every core
   int parallel_members = -1;          // members trained at once; -1 = automatic (see train.cpp)
@@ -82,6 +85,9 @@ struct MemberSummary {
   bool kept = false;               // taken from the output folder's manifest, not trained
   std::vector<double> train_loss;  // per epoch run (mean training loss)
   std::vector<double> val_history; // per epoch run (the selection metric)
+  // Per epoch run: mean share of Grad-CAM evidence outside the lungs over the training images
+  // with a mask (recorded when the lung penalty is on).
+  std::vector<double> train_outside_share;
 };
 
 struct TrainSummary {

@@ -24,4 +24,35 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(std::vector<torch::Tenso
 double train_step(const Member& model, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
                   const torch::Tensor& y, const torch::Tensor& class_weights = {});
 
+// The lung penalty ("right for the right reasons" on the Grad-CAM map rather than the input
+// gradient): for each image with a lung mask, the share of its Grad-CAM evidence that lies
+// outside the lungs, where the map explains log p(true class) at the member's Grad-CAM
+// layer with signed evidence kept (|sum_k w_k A_k| with w_k the spatial mean of the
+// gradient, Grad-CAM's weights): a member cannot hide a shortcut as negative evidence for
+// the other class. Differentiable (create_graph through the head only: the trunk is
+// differentiated once, with the loss). `a` [N,C,h,w] is features(x) with its graph,
+// `logits` head(a), `masks` [N,1,H,W] in [0,1] in the input's frame (area-averaged to
+// the h x w grid), `has_mask` [N] bool. Returns [N] shares (0 where there is no mask).
+torch::Tensor outside_lung_share(const torch::Tensor& a, const torch::Tensor& logits,
+                                 const torch::Tensor& y, const torch::Tensor& masks,
+                                 const torch::Tensor& has_mask);
+
+struct LungPenaltyInput {
+  double weight = 0.0;    // loss = cross-entropy + weight * mean share over masked images
+  torch::Tensor masks;    // [N,1,H,W] in [0,1]
+  torch::Tensor has_mask; // [N] bool
+};
+
+struct StepLoss {
+  double total = 0.0;
+  double cross_entropy = 0.0;
+  double outside_share = 0.0;  // mean over the batch's masked images (0 when none)
+  int64_t masked = 0;          // images of the batch with a mask
+};
+
+// train_step with the lung penalty (penalty == nullptr or weight 0: the plain step).
+StepLoss train_step(const Member& model, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
+                    const torch::Tensor& y, const torch::Tensor& class_weights,
+                    const LungPenaltyInput* penalty);
+
 }  // namespace gradgate

@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
       ("balance", po::value(&o.balance)->default_value("loss"), "class balance: loss (weights) | sampler | none")
       ("no-augment", "no augmentation")
       ("hflip", "also flip horizontally at random (off: the heart is on the left)")
+      ("lung-penalty", po::value(&o.lung_penalty)->default_value(0.0), "weight of the penalty on Grad-CAM evidence outside the lung mask (training images with a mask; 0 = off)")
       ("seed", po::value(&o.seed)->default_value(1), "random seed (initialisation, order, augmentation)")
       ("threads", po::value(&o.threads)->default_value(0), "threads in all (0 = every core)")
       ("parallel-members", po::value(&o.parallel_members)->default_value(-1, "auto"), "members trained at once, each on one thread (1 = one after another on all threads)")

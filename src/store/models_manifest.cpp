@@ -91,7 +91,8 @@ ModelsManifest load_models_manifest(const fs::path& dir_or_file, WeightFiles wei
   for (const YamlValue& n : members.items("a non-empty list")) {
     if (!n.node().IsMap()) n.fail_expected("a mapping");
     n.expect_keys({"name", "preset", "input_side", "width", "file", "normalization", "epochs",
-                   "best_epoch", "val", "test", "lr", "train_seconds", "weights_hash"});
+                   "best_epoch", "val", "test", "lr", "train_seconds", "train_outside_share",
+                   "weights_hash"});
     ModelEntry e;
     const YamlValue name = n.at("name", "a member name");
     e.name = name.as<std::string>("a string");
@@ -125,6 +126,7 @@ ModelsManifest load_models_manifest(const fs::path& dir_or_file, WeightFiles wei
     e.lr = opt_number(n, "lr");
     if (e.lr && !(*e.lr > 0)) n.at("lr", "a number").fail("expected a positive learning rate");
     e.train_seconds = opt_number(n, "train_seconds");
+    e.train_outside_share = opt_number(n, "train_outside_share");
     if (auto v = n.optional("val")) {
       e.val_metric_name = v->at("metric", "loss or auc").as<std::string>("loss or auc");
       e.val_metric = opt_number(*v, "value");
@@ -199,6 +201,7 @@ void save_models_manifest(const ModelsManifest& m, const fs::path& dir) {
     y << YAML::Key << "best_epoch" << YAML::Value << e.best_epoch;
     if (e.lr) y << YAML::Key << "lr" << YAML::Value << *e.lr;
     if (e.train_seconds) y << YAML::Key << "train_seconds" << YAML::Value << std::round(*e.train_seconds);
+    if (e.train_outside_share) y << YAML::Key << "train_outside_share" << YAML::Value << *e.train_outside_share;
     if (!e.val_metric_name.empty()) {
       y << YAML::Key << "val" << YAML::Value << YAML::BeginMap;
       y << YAML::Key << "metric" << YAML::Value << e.val_metric_name;

@@ -54,7 +54,8 @@ RawData read_raw_data(const fs::path& data) {
   auto reader = ds->reader();
   Sample s;
   while (reader->next(s))
-    out.samples.push_back({s.image, s.diagnosis, s.source, static_cast<int>(s.split)});
+    out.samples.push_back({s.image, s.diagnosis, s.source, static_cast<int>(s.split),
+                           s.mask.value_or(fs::path())});
   return out;
 }
 

@@ -25,6 +25,7 @@ struct RawSample {
   std::string diagnosis;
   std::string source;
   int split = 0;
+  std::filesystem::path mask;  // empty when the data set has none
 };
 
 struct RawData {

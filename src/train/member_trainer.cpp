@@ -66,7 +66,8 @@ struct State {
   double seconds = 0.0;   // training time so far (all sessions)
   int64_t images = 0;     // training images processed so far
   std::vector<double> history;  // selection metric per epoch
-  std::vector<double> train_loss;  // mean training loss per epoch
+  std::vector<double> train_loss;  // mean training loss per epoch (cross-entropy)
+  std::vector<double> outside_share;  // with the lung penalty: mean outside-lung share per epoch
 };
 
 void save_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Module& model,
@@ -91,6 +92,7 @@ void save_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Mo
   a.write("images", c10::IValue(st.images));
   a.write("history", torch::tensor(st.history, torch::kFloat64));
   a.write("train_loss", torch::tensor(st.train_loss, torch::kFloat64));
+  a.write("outside_share", torch::tensor(st.outside_share, torch::kFloat64));
   a.write("torch_rng", torch::globalContext().defaultGenerator(torch::kCPU).get_state());
   // Temp file then rename: a kill mid-write leaves the previous checkpoint intact, and a
   // temp file is never read.
@@ -149,6 +151,9 @@ bool load_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Mo
   st.history.assign(h.data_ptr<double>(), h.data_ptr<double>() + h.numel());
   a.read("train_loss", h);
   st.train_loss.assign(h.data_ptr<double>(), h.data_ptr<double>() + h.numel());
+  // Checkpoints written before the lung penalty existed have no outside_share.
+  if (a.try_read("outside_share", h))
+    st.outside_share.assign(h.data_ptr<double>(), h.data_ptr<double>() + h.numel());
   a.read("torch_rng", rng);
   std::lock_guard<std::mutex> lock(torch_rng_mutex());
   auto gen = torch::globalContext().defaultGenerator(torch::kCPU);
@@ -243,6 +248,7 @@ MemberOutcome kept_member(const MemberJob& job, const TaskData& data, const Trai
   s.best_epoch = e.best_epoch;
   s.val_metric = e.val_metric.value_or(std::nan(""));
   s.train_seconds = e.train_seconds.value_or(0.0);
+  if (e.train_outside_share) s.train_outside_share = {*e.train_outside_share};
   evaluate(model, job, data, opt, val_f, test_f, result);
   progress.finish(job.name);
   return result;
@@ -331,8 +337,8 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
       for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
     }
     model->train();
-    double loss_sum = 0.0;
-    int64_t seen = 0;
+    double loss_sum = 0.0, outside_sum = 0.0;
+    int64_t seen = 0, masked_seen = 0;
     for (int64_t b = 0; b < batches; ++b) {
       std::vector<std::size_t> idx(order.begin() + b * opt.batch,
                                    order.begin() + std::min<std::size_t>(n, (b + 1) * opt.batch));
@@ -342,8 +348,18 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
       torch::Tensor y = torch::tensor(ys, torch::kInt64);
       for (auto& g : optimizer->param_groups())
         g.options().set_lr(lr_at(job.lr, st.step, warmup, total_steps));
-      const double loss = train_step(model, *optimizer, x, y,
-                                     opt.balance == "loss" ? class_w_t : torch::Tensor());
+      LungPenaltyInput penalty;
+      if (opt.lung_penalty > 0) {
+        penalty.weight = opt.lung_penalty;
+        penalty.masks = train_f.masks(idx, &aug, mix_seed(opt.seed, mh, epoch + 1, b),
+                                      job.parallel_load, penalty.has_mask);
+      }
+      const StepLoss step = train_step(model, *optimizer, x, y,
+                                       opt.balance == "loss" ? class_w_t : torch::Tensor(),
+                                       opt.lung_penalty > 0 ? &penalty : nullptr);
+      const double loss = step.cross_entropy;
+      outside_sum += step.outside_share * step.masked;
+      masked_seen += step.masked;
       ++st.step;
       loss_sum += loss * idx.size();
       seen += static_cast<int64_t>(idx.size());
@@ -362,6 +378,8 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
     const double metric = higher_better ? vm.auc : vm.loss;
     st.history.push_back(metric);
     st.train_loss.push_back(loss_sum / std::max<int64_t>(1, seen));
+    if (opt.lung_penalty > 0)
+      st.outside_share.push_back(masked_seen > 0 ? outside_sum / masked_seen : 0.0);
     const bool improved = st.best_epoch == 0 || (higher_better ? metric > st.best : metric < st.best);
     if (improved) {
       st.best = metric;
@@ -395,6 +413,7 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
   s.train_seconds = st.seconds;
   s.train_loss = st.train_loss;
   s.val_history = st.history;
+  s.train_outside_share = st.outside_share;
   s.images_per_second = st.seconds > 0 ? st.images / st.seconds : 0.0;
   evaluate(model, job, data, opt, val_f, test_f, result);
   return result;

@@ -64,6 +64,8 @@ void check_options(const TrainOptions& o) {
   if (o.patience < 1) bad("patience", "expected at least 1");
   if (o.warmup_epochs < 0) bad("warmup", "expected 0 or more");
   if (o.cache_mb < 0) bad("cache-mb", "expected 0 or more");
+  if (!(o.lung_penalty >= 0) || !std::isfinite(o.lung_penalty))
+    bad("lung-penalty", "expected a finite weight >= 0");
   if (!o.init_dir.empty() && !fs::is_directory(o.init_dir))
     bad("init", o.init_dir.string() + " is not a folder");
 }
@@ -78,6 +80,8 @@ std::string tag_of(const std::string& member, const PresetInfo& p, const TrainOp
     << " augment=" << o.augment << " hflip=" << o.hflip << " seed=" << o.seed
     << " init=" << o.init_dir.string() << " freeze=" << o.freeze
     << " max_train_batches=" << o.max_train_batches << " data=" << hash;
+  // Written only when on, so checkpoints of runs without the penalty keep their tag.
+  if (o.lung_penalty > 0) s << " lung_penalty=" << o.lung_penalty;
   return s.str();
 }
 
@@ -101,6 +105,7 @@ std::vector<std::pair<std::string, std::string>> training_settings(const TrainOp
       {"freeze", std::to_string(o.freeze)}};
   if (o.optimizer == "sgd") t.emplace_back("momentum", num(o.momentum));
   if (o.max_train_batches > 0) t.emplace_back("max_train_batches", std::to_string(o.max_train_batches));
+  if (o.lung_penalty > 0) t.emplace_back("lung_penalty", num(o.lung_penalty));
   return t;
 }
 
@@ -317,6 +322,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     e.test_recall = s.test.recall;
     e.lr = jobs[i].lr;
     if (s.train_seconds > 0) e.train_seconds = s.train_seconds;
+    if (!s.train_outside_share.empty()) e.train_outside_share = s.train_outside_share.back();
     e.weights_hash = weights_file_hash(e.file);
     mm.members.push_back(e);
   }

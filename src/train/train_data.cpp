@@ -11,6 +11,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "gradgate/error.h"
+#include "gradgate/lung_mask.h"
 #include "gradgate/preprocess.h"
 
 namespace gradgate::train_detail {
@@ -47,7 +48,7 @@ TaskData collect_task_data(const TaskSpec& task, const fs::path& data) {
       ++missing;
       continue;
     }
-    td.split[s.split].push_back({s.image, *label});
+    td.split[s.split].push_back({s.image, *label, s.mask});
     ++td.counts[s.split][*label];
   }
   std::vector<std::string> problems;
@@ -79,7 +80,8 @@ TaskData collect_task_data(const TaskSpec& task, const fs::path& data) {
 
 Feeder::Feeder(const std::vector<Item>& items, int64_t side, Normalization norm, int64_t cache_bytes)
     : items_(items), side_(side), norm_(norm), cache_bytes_(cache_bytes), cache_(items.size()),
-      state_(new std::atomic<int>[items.size()]) {
+      state_(new std::atomic<int>[items.size()]), mask_cache_(items.size()),
+      mask_once_(new std::once_flag[items.size()]) {
   for (std::size_t i = 0; i < items.size(); ++i) state_[i] = 0;
 }
 
@@ -105,22 +107,43 @@ cv::Mat Feeder::resized(std::size_t i) {
 
 namespace {
 
-cv::Mat augment(const cv::Mat& img, const AugmentSpec& a, uint64_t seed) {
+// One image's augmentation, drawn from its seed. The geometry applies to the image and to
+// its lung mask alike, so the mask stays on the lungs the network sees.
+struct AugmentDraw {
+  cv::Mat affine;  // 2x3
+  bool flip = false;
+  double bright = 0.0, contrast = 1.0;
+};
+
+AugmentDraw draw_augment(const AugmentSpec& a, uint64_t seed, cv::Size size) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(-1.0, 1.0);
+  // The order of the draws is part of the seed's meaning (resumed runs redraw them).
   const double angle = a.rotate_deg * u(rng);
   const double scale = a.scale_min + (a.scale_max - a.scale_min) * 0.5 * (u(rng) + 1.0);
-  const double tx = a.translate * img.cols * u(rng), ty = a.translate * img.rows * u(rng);
-  const double bright = a.brightness * u(rng), contrast = 1.0 + a.contrast * u(rng);
-  const bool flip = a.hflip && u(rng) > 0.0;
-  cv::Mat m = cv::getRotationMatrix2D(cv::Point2f(img.cols / 2.0f, img.rows / 2.0f), angle, scale);
-  m.at<double>(0, 2) += tx;
-  m.at<double>(1, 2) += ty;
+  const double tx = a.translate * size.width * u(rng), ty = a.translate * size.height * u(rng);
+  AugmentDraw d;
+  d.bright = a.brightness * u(rng);
+  d.contrast = 1.0 + a.contrast * u(rng);
+  d.flip = a.hflip && u(rng) > 0.0;
+  d.affine = cv::getRotationMatrix2D(cv::Point2f(size.width / 2.0f, size.height / 2.0f), angle, scale);
+  d.affine.at<double>(0, 2) += tx;
+  d.affine.at<double>(1, 2) += ty;
+  return d;
+}
+
+cv::Mat warp(const cv::Mat& img, const AugmentDraw& d) {
   cv::Mat out;
-  cv::warpAffine(img, out, m, img.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0));
-  if (flip) cv::flip(out, out, 1);
+  cv::warpAffine(img, out, d.affine, img.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT, cv::Scalar(0));
+  if (d.flip) cv::flip(out, out, 1);
+  return out;
+}
+
+cv::Mat augment(const cv::Mat& img, const AugmentSpec& a, uint64_t seed) {
+  const AugmentDraw d = draw_augment(a, seed, img.size());
+  cv::Mat out = warp(img, d);
   const double mean = cv::mean(out)[0];
-  out.convertTo(out, CV_32F, contrast, (1.0 - contrast) * mean + bright);
+  out.convertTo(out, CV_32F, d.contrast, (1.0 - d.contrast) * mean + d.bright);
   cv::min(cv::max(out, 0.0), 1.0, out);
   return out;
 }
@@ -136,6 +159,41 @@ torch::Tensor Feeder::batch(const std::vector<std::size_t>& idx, const AugmentSp
     cv::Mat img = resized(idx[b]);
     if (aug && aug->enabled) img = augment(img, *aug, mix_seed(aug_seed, idx[b]));
     normalise_into(img, norm_, base + b * 3 * s * s);
+  };
+  if (parallel)
+    tbb::parallel_for(int64_t{0}, n, one);
+  else
+    for (int64_t b = 0; b < n; ++b) one(b);
+  return out;
+}
+
+cv::Mat Feeder::resized_mask(std::size_t i) {
+  std::call_once(mask_once_[i], [&] {
+    if (items_[i].mask.empty()) return;
+    // Stretched to side x side like the image (resize_to_side), so the two stay aligned even
+    // when the mask file was drawn at another resolution of the same film.
+    const cv::Mat m = read_mask_file(items_[i].mask, std::nullopt, nullptr);
+    mask_cache_[i] = resize_to_side(m, side_);
+  });
+  return mask_cache_[i];
+}
+
+torch::Tensor Feeder::masks(const std::vector<std::size_t>& idx, const AugmentSpec* aug,
+                            uint64_t aug_seed, bool parallel, torch::Tensor& has_mask) {
+  const int64_t n = static_cast<int64_t>(idx.size()), s = side_;
+  torch::Tensor out = torch::zeros({n, 1, s, s}, torch::kFloat32);
+  has_mask = torch::zeros({n}, torch::kBool);
+  float* base = out.data_ptr<float>();
+  bool* has = has_mask.data_ptr<bool>();
+  auto one = [&](int64_t b) {
+    cv::Mat m = resized_mask(idx[b]);
+    if (m.empty()) return;
+    cv::Mat f;
+    m.convertTo(f, CV_32F, 1.0 / 255.0);
+    if (aug && aug->enabled) f = warp(f, draw_augment(*aug, mix_seed(aug_seed, idx[b]), f.size()));
+    cv::Mat dst(static_cast<int>(s), static_cast<int>(s), CV_32FC1, base + b * s * s);
+    f.copyTo(dst);
+    has[b] = true;
   };
   if (parallel)
     tbb::parallel_for(int64_t{0}, n, one);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@ namespace gradgate::train_detail {
 struct Item {
   std::filesystem::path image;
   int64_t label = 0;
+  std::filesystem::path mask;  // lung mask file; empty when the data set has none
 };
 
 struct TaskData {
@@ -58,17 +60,26 @@ class Feeder {
   // mix_seed(aug_seed, item index); `parallel` loads the images with TBB.
   torch::Tensor batch(const std::vector<std::size_t>& idx, const AugmentSpec* aug,
                       uint64_t aug_seed, bool parallel);
+  // The same images' lung masks, [idx.size(), 1, side, side] floats in [0,1] (the share of
+  // each input pixel inside the lungs), moved by exactly the augmentation batch() drew for
+  // the same (aug, aug_seed): what the lung penalty compares Grad-CAM maps with. Images
+  // without a mask get zeros and has_mask[b] = false.
+  torch::Tensor masks(const std::vector<std::size_t>& idx, const AugmentSpec* aug,
+                      uint64_t aug_seed, bool parallel, torch::Tensor& has_mask);
   std::size_t size() const { return items_.size(); }
   const Item& item(std::size_t i) const { return items_[i]; }
   int64_t cached_bytes() const { return used_.load(); }
 
  private:
-  cv::Mat resized(std::size_t i);  // CV_32FC1 side x side in [0,1]
+  cv::Mat resized(std::size_t i);       // CV_32FC1 side x side in [0,1]
+  cv::Mat resized_mask(std::size_t i);  // CV_8UC1 side x side, 255 = all lung; empty: none
   const std::vector<Item>& items_;
   int64_t side_;
   Normalization norm_;
   int64_t cache_bytes_;
   std::vector<cv::Mat> cache_;
+  std::vector<cv::Mat> mask_cache_;  // side x side bytes each, all kept (masks are small)
+  std::unique_ptr<std::once_flag[]> mask_once_;
   std::unique_ptr<std::atomic<int>[]> state_;  // 0 empty, 1 being filled, 2 ready
   std::atomic<int64_t> used_{0};
 };

@@ -32,6 +32,9 @@ struct ModelEntry {
   int best_epoch = 0;               // 1-based epoch whose weights were kept; 0 for imports
   std::optional<double> lr;         // peak learning rate it was trained with
   std::optional<double> train_seconds;  // training time, summed over resumed sessions
+  // Trained with the lung penalty: mean share of Grad-CAM evidence outside the lungs over the
+  // masked training images in the last epoch run.
+  std::optional<double> train_outside_share;
   std::string weights_hash;         // "fnv1a64:<hex>" of `file` as written; empty in older manifests
 };
 
