@@ -112,6 +112,40 @@ TEST_P(GradCamEveryMember, HeadOnlyEqualsFullGraphAtTinyPreset) {
   EXPECT_GT(positive, 0.0) << name << ": every Grad-CAM map is empty; the comparison says nothing";
 }
 
+// The fine layer: features() is fine_tail(fine_features()) for every member, and the map at
+// the fine layer equals Grad-CAM through the full graph w.r.t. fine_features' output.
+TEST_P(GradCamEveryMember, FineLayerSplitsFeaturesAndMatchesFullGraph) {
+  const std::string name = GetParam();
+  MemberOptions o;
+  o.num_classes = 3;
+  const PresetSpec tiny = gradgate::testing::preset_of(name);
+  o.width = tiny.width;
+  o.input_side = tiny.input_side;
+  torch::manual_seed(11);
+  Member m = make_member(name, o);
+  m->eval();
+  const auto x = torch::randn({2, 3, o.input_side, o.input_side});
+  {
+    torch::NoGradGuard no_grad;
+    const auto whole = m->features(x);
+    const auto split = m->fine_tail(m->fine_features(x));
+    expect_close(split, whole, 1e-6, name + " features vs fine_tail(fine_features)");
+  }
+  const auto got = compute_cam(*m, x, {}, CamOptions{CamMethod::GradCam, CamLayer::Fine});
+  torch::AutoGradMode grad_on(true);
+  auto a = m->fine_features(x.clone().requires_grad_(true));
+  auto logits = m->head(m->fine_tail(a.clone()));
+  const auto targets = logits.detach().argmax(1);
+  const auto g = torch::autograd::grad({logits.gather(1, targets.unsqueeze(1)).sum()}, {a})[0];
+  const auto want = cam_from_gradients(a.detach(), g, CamMethod::GradCam);
+  EXPECT_TRUE(torch::equal(got.targets, targets)) << name;
+  expect_close(got.low_res, want, 1e-5, name + " fine map");
+  // The fine grid is never coarser than the study's.
+  const auto study = compute_cam(*m, x);
+  EXPECT_GE(got.low_res.size(1), study.low_res.size(1)) << name;
+  EXPECT_EQ(m->fine_layer() == m->feature_layer(), got.low_res.sizes() == study.low_res.sizes()) << name;
+}
+
 INSTANTIATE_TEST_SUITE_P(Zoo, GradCamEveryMember, ::testing::ValuesIn(member_names()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string s = info.param;

@@ -29,4 +29,15 @@ inline const char* to_string(CamMethod m) { return cam_method_names().to_string(
 // Case-insensitive; throws ConfigError listing the valid names otherwise.
 inline CamMethod cam_method_from_string(const std::string& s) { return cam_method_names().from_string(s); }
 
+// Which layer the map is taken at. `fine`: the stride-16 split of members whose study layer
+// is at stride 32 (zoo/member.h: fine_features/fine_tail), grids of 8x8 at 128 px instead of
+// 4x4, for the cost of differentiating their last stage; `study`: the study's layer.
+enum class CamLayer { Fine, Study };
+
+inline const EnumNames<CamLayer>& cam_layer_names() {
+  static const EnumNames<CamLayer> table("CAM layer", {{CamLayer::Fine, "fine"}, {CamLayer::Study, "study"}});
+  return table;
+}
+inline const char* to_string(CamLayer l) { return cam_layer_names().to_string(l); }
+
 }  // namespace gradgate

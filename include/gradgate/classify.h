@@ -29,6 +29,7 @@ struct ClassifyRequest {
   std::optional<GateFallback> fallback;
   std::optional<VoteRule> vote;
   std::optional<CamMethod> cam;
+  std::optional<CamLayer> cam_layer;
   std::vector<std::string> inputs;       // image files, folders, manifest/CSV files
   std::filesystem::path out = "out";
   bool save_maps = false;                // raw maps + mask as .npy

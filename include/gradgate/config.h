@@ -87,6 +87,7 @@ struct EnsembleDefaults {
   GateOptions gate = default_task_gate();
   VoteRule vote = VoteRule::Soft;
   CamMethod cam = CamMethod::GradCam;
+  CamLayer cam_layer = CamLayer::Fine;
   std::filesystem::path models_dir;  // absolute: project root / the file's `models_dir`
 };
 

@@ -29,6 +29,7 @@ struct EnsembleOptions {
   GateOptions gate;
   VoteRule vote = VoteRule::Soft;
   CamMethod cam = CamMethod::GradCam;
+  CamLayer cam_layer = CamLayer::Fine;
   RunMode mode = RunMode::Parallel;
   bool keep_maps = true;          // keep each member's map at image size in the outcome
 };

@@ -21,6 +21,9 @@ namespace gradgate {
 
 struct CamOptions {
   CamMethod method = CamMethod::GradCam;
+  // Study: features() without a graph, head() differentiated. Fine: fine_features() without
+  // a graph, fine_tail() + head() differentiated (the map at the stride-16 split).
+  CamLayer layer = CamLayer::Study;
 };
 
 // Per-image class to explain: the predicted class (argmax of the logits) or a named index.

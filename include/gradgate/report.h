@@ -71,6 +71,7 @@ struct RunInfo {
   GateOptions gate;
   VoteRule vote = VoteRule::Soft;
   CamMethod cam = CamMethod::GradCam;
+  CamLayer cam_layer = CamLayer::Fine;
   std::vector<std::string> inputs;     // the CLI's INPUT arguments (informational)
   std::string date;                    // ISO 8601 UTC; filled at start when empty
   std::string version = gradgate_version();

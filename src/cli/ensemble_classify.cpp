@@ -18,7 +18,7 @@ using namespace gradgate;
 int main(int argc, char** argv) {
   prepare_process(argv);
   ClassifyRequest rq;
-  std::string members, models, config_dir, out, segmenter, atlas, fallback, vote, cam, gate, gate_mode;
+  std::string members, models, config_dir, out, segmenter, atlas, fallback, vote, cam, cam_layer, gate, gate_mode;
   double tau = 0.0;
   int quorum = 0;
   // Defaults are written once: the request's initialisers (classify.h) and the gate's
@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
     ("fallback", po::value(&fallback)->default_value(to_string(builtin.gate.fallback), std::string("task's (") + to_string(builtin.gate.fallback) + ")"), ("fewer than quorum pass: " + gate_fallback_names().joined(" | ")).c_str())
     ("vote", po::value(&vote)->default_value(to_string(builtin.vote), std::string("task's (") + to_string(builtin.vote) + ")"), ("vote rule: " + vote_rule_names().joined(" | ")).c_str())
     ("cam", po::value(&cam)->default_value(to_string(builtin.cam), std::string("task's (") + to_string(builtin.cam) + ")"), ("saliency: " + cam_method_names().joined(" | ")).c_str())
+    ("cam-layer", po::value(&cam_layer)->default_value(to_string(builtin.cam_layer), std::string("task's (") + to_string(builtin.cam_layer) + ")"), "layer the maps are taken at: fine (stride 16: 8x8 cells at 128 px; costs a backward through the last stage) | study (the study's layer, stride 32 for most members)")
     ("out,o", po::value(&out)->default_value(rq.out.string()), "output folder (results.csv, results.jsonl, run.json, overlays/, montage/, maps/)")
     ("save-maps", po::bool_switch(&rq.save_maps), "also write each member's raw map and the mask as .npy (maps/)")
     ("no-overlays", po::bool_switch(&no_overlays), "skip the per-member overlay PNGs")
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
     if (given("fallback")) rq.fallback = parse("fallback", gate_fallback_names(), fallback);
     if (given("vote")) rq.vote = parse("vote", vote_rule_names(), vote);
     if (given("cam")) rq.cam = parse("cam", cam_method_names(), cam);
+    if (given("cam-layer")) rq.cam_layer = parse("cam-layer", cam_layer_names(), cam_layer);
     rq.models_dir = models;
     rq.config_dir = config_dir;
     rq.out = out;

@@ -32,26 +32,29 @@ void print_network_table(std::ostream& out, const std::string& preset) {
   const NetworksConfig nets = load_networks_config(default_config_dir() / "networks.yaml");
   out << std::left << std::setw(19) << "member" << std::setw(20) << "torchvision" << std::setw(8)
       << "preset" << std::right << std::setw(6) << "side" << std::setw(7) << "width"
-      << std::setw(13) << "parameters" << std::setw(7) << "grid" << "  " << std::left << std::setw(16) << "feature layer"
-      << "study's layer\n";
+      << std::setw(13) << "parameters" << std::setw(7) << "grid" << std::setw(7) << "study" << "  "
+      << std::left << std::setw(26) << "fine layer (default)" << std::setw(18) << "study layer" << "study's name\n";
   for (const auto& info : member_infos()) {
     const PresetSpec p = nets.preset(info.name, preset);
-    std::string params, grid;
+    std::string params, grid, study_grid, fine_layer = "n/a";
     try {
       Member m = make_member(info.name, {1000, p.width, p.input_side});
       int64_t n = 0;
       for (const auto& t : m->parameters()) n += t.numel();
       params = std::to_string(n);
-      const cv::Size g = feature_grid(m, p.input_side);
+      const cv::Size g = feature_grid(m, p.input_side, CamLayer::Fine);
       grid = std::to_string(g.height) + "x" + std::to_string(g.width);
+      const cv::Size s = feature_grid(m, p.input_side, CamLayer::Study);
+      study_grid = std::to_string(s.height) + "x" + std::to_string(s.width);
+      fine_layer = m->fine_layer();
     } catch (const std::exception& e) {
-      params = grid = "n/a";
+      params = grid = study_grid = "n/a";
     }
     out << std::left << std::setw(19) << info.name << std::setw(20)
         << (info.torchvision.empty() ? "-" : info.torchvision) << std::setw(8) << preset
         << std::right << std::setw(6) << p.input_side << std::setw(7) << p.width << std::setw(13)
-        << params << std::setw(7) << grid << "  " << std::left << std::setw(16) << info.feature_layer << info.matlab_layer
-        << "\n";
+        << params << std::setw(7) << grid << std::setw(7) << study_grid << "  " << std::left << std::setw(26)
+        << fine_layer << std::setw(18) << info.feature_layer << info.matlab_layer << "\n";
   }
 }
 

@@ -25,6 +25,10 @@ const std::vector<std::string>& cam_names() {
   static const std::vector<std::string> names = cam_method_names().names();
   return names;
 }
+const std::vector<std::string>& cam_layer_choices() {
+  static const std::vector<std::string> names = cam_layer_names().names();
+  return names;
+}
 
 namespace {
 
@@ -68,7 +72,7 @@ TaskSpec read_task(const YamlValue& root) {
 
 EnsembleDefaults read_ensemble(const YamlValue& e, const fs::path& project_root) {
   e.expect_keys({"members", "preset", "gate", "gate_mode", "tau", "quorum", "fallback", "vote",
-                 "cam", "models_dir"});
+                 "cam", "cam_layer", "models_dir"});
   EnsembleDefaults d;
   const YamlValue members = e.at("members", "a non-empty list of network names");
   const auto valid = member_names();
@@ -111,6 +115,8 @@ EnsembleDefaults read_ensemble(const YamlValue& e, const fs::path& project_root)
   if (auto v = e.optional("fallback")) d.gate.fallback = gate_fallback_from_string(v->as_choice(fallback_names()));
   if (auto v = e.optional("vote")) d.vote = vote_rule_from_string(v->as_choice(vote_names()));
   if (auto v = e.optional("cam")) d.cam = cam_method_from_string(v->as_choice(cam_names()));
+  if (auto v = e.optional("cam_layer"))
+    d.cam_layer = cam_layer_names().from_string(v->as_choice(cam_layer_choices()));
   const fs::path models = e.at("models_dir", "a folder (relative to the project root)")
                               .as_string("a folder (relative to the project root)");
   // The folder need not exist yet: training creates it.

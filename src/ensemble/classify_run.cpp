@@ -80,6 +80,7 @@ void apply_settings(const ClassifyRequest& rq, const EnsembleDefaults& task, Ens
   if (rq.fallback) eo->gate.fallback = *rq.fallback;
   eo->vote = rq.vote.value_or(task.vote);
   eo->cam = rq.cam.value_or(task.cam);
+  eo->cam_layer = rq.cam_layer.value_or(task.cam_layer);
 }
 
 }  // namespace
@@ -128,6 +129,7 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
   info.gate = eo.gate;
   info.vote = eo.vote;
   info.cam = eo.cam;
+  info.cam_layer = eo.cam_layer;
   info.preset = rq.preset.empty() ? task.ensemble.preset : rq.preset;
   info.inputs = rq.inputs;
   ReportOptions ro;

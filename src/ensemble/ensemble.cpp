@@ -48,6 +48,7 @@ Ensemble::Ensemble(EnsembleOptions options) : options_(std::move(options)), impl
     throw ModelError("ensemble: a task needs at least 2 classes, got " +
                      std::to_string(options_.classes.size()));
   impl_->cam.method = options_.cam;
+  impl_->cam.layer = options_.cam_layer;
   const int64_t k = static_cast<int64_t>(options_.classes.size());
   for (const auto& spec : options_.members) {
     Member m = make_member(spec.card.member, {k, spec.card.width, spec.card.input_side});

@@ -68,22 +68,26 @@ CamBatch compute_cam(MemberImpl& member, const torch::Tensor& x, const std::vect
                                 " target classes for a batch of " + std::to_string(n));
   EvalModeGuard eval_mode(member);
 
+  const bool fine = options.layer == CamLayer::Fine;
   torch::Tensor a;
   {
-    // The trunk builds no graph: Grad-CAM then costs about one forward pass.
+    // The trunk builds no graph: at the study layer Grad-CAM then costs about one forward
+    // pass; at the fine layer the last stage is differentiated too.
     torch::NoGradGuard no_grad;
-    a = member.features(x);
+    a = fine ? member.fine_features(x) : member.features(x);
   }
   if (a.dim() != 4)
-    throw ModelError("compute_cam: features() of member (layer " + member.feature_layer() +
-                     ") returned " + std::to_string(a.dim()) + " dimensions, expected [N,C,h,w]");
+    throw ModelError("compute_cam: the member's layer " +
+                     (fine ? member.fine_layer() : member.feature_layer()) + " returned " +
+                     std::to_string(a.dim()) + " dimensions, expected [N,C,h,w]");
   a = a.detach().requires_grad_(true);
 
   CamBatch out;
   torch::Tensor grads;
   {
     torch::AutoGradMode enable_grad(true);  // also when the caller is under NoGradGuard
-    const auto logits = member.head(a);
+    // The tail may start with an in-place activation: it gets a copy, `a` stays the map's A.
+    const auto logits = fine ? member.head(member.fine_tail(a.clone())) : member.head(a);
     if (logits.dim() != 2 || logits.size(0) != n)
       throw ModelError("compute_cam: head() returned logits of shape " +
                        c10::str(logits.sizes()) + ", expected [" + std::to_string(n) + ",K]");

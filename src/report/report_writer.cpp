@@ -50,6 +50,7 @@ void ReportWriter::write_run_json(bool finished) {
   j += "  \"fallback\": " + json_string(to_string(run_.gate.fallback)) + ",\n";
   j += "  \"vote\": " + json_string(to_string(run_.vote)) + ",\n";
   j += "  \"cam\": " + json_string(to_string(run_.cam)) + ",\n";
+  j += "  \"cam_layer\": " + json_string(to_string(run_.cam_layer)) + ",\n";
   j += "  \"inputs\": " + strings(run_.inputs) + ",\n";
   j += "  \"outputs\": {\"overlays\": " + std::string(json_bool(options_.overlays)) +
        ", \"montage\": " + json_bool(options_.montage) + ", \"save_maps\": " + json_bool(options_.save_maps) + "}\n";

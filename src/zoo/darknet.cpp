@@ -70,11 +70,11 @@ class Darknet19Impl : public MemberImpl {
     conv19_->reset_parameters();  // a classifier, not a feature conv: LibTorch's default init
   }
 
-  torch::Tensor features(torch::Tensor x) override {
-    size_t pool = 0;
-    for (int step : steps_) x = step < 0 ? pools_[pool++](x) : convs_[step](x);
-    return x;  // leaky18
-  }
+  torch::Tensor features(torch::Tensor x) override { return fine_tail(fine_features(x)); }
+  // Split before the last max pool (stride 16 -> 32): after leaky13.
+  torch::Tensor fine_features(torch::Tensor x) override { return run_steps(x, 0, last_pool_step()); }
+  torch::Tensor fine_tail(torch::Tensor a) override { return run_steps(a, last_pool_step(), steps_.size()); }  // -> leaky18
+  std::string fine_layer() const override { return "leaky13"; }
   torch::Tensor head(torch::Tensor a) override { return global_avg_pool(conv19_(a)); }
 
   void reset_classifier(int64_t num_classes) override {
@@ -87,6 +87,18 @@ class Darknet19Impl : public MemberImpl {
   std::string feature_layer() const override { return "leaky18"; }
 
  private:
+  std::size_t last_pool_step() const {
+    std::size_t i = steps_.size();
+    while (i > 0 && steps_[i - 1] >= 0) --i;
+    return i - 1;
+  }
+  torch::Tensor run_steps(torch::Tensor x, std::size_t from, std::size_t to) {
+    std::size_t pool = 0;
+    for (std::size_t i = 0; i < from; ++i) pool += steps_[i] < 0;
+    for (std::size_t i = from; i < to; ++i) x = steps_[i] < 0 ? pools_[pool++](x) : convs_[steps_[i]](x);
+    return x;
+  }
+
   int64_t num_classes_;
   int64_t num_features_ = 0;
   std::vector<int> steps_;  // index into convs_, or -1 for the next pool
@@ -133,14 +145,15 @@ class Darknet53Impl : public MemberImpl {
     conv53_->reset_parameters();  // a classifier, not a feature conv: LibTorch's default init
   }
 
-  torch::Tensor features(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override { return fine_tail(fine_features(x)); }
+  // Stride 16 ends with stage 4 (res19); stage 5 halves the map.
+  torch::Tensor fine_features(torch::Tensor x) override {
     x = stem_(x);
-    for (auto& stage : stages_) {
-      x = stage.down(x);
-      for (auto& block : stage.blocks) x = block(x);
-    }
-    return x;  // res23
+    for (std::size_t s = 0; s + 1 < stages_.size(); ++s) x = run_stage(stages_[s], x);
+    return x;
   }
+  torch::Tensor fine_tail(torch::Tensor a) override { return run_stage(stages_.back(), a); }  // -> res23
+  std::string fine_layer() const override { return "res19"; }
   torch::Tensor head(torch::Tensor a) override {
     return conv53_(torch::adaptive_avg_pool2d(a, {1, 1})).flatten(1);
   }
@@ -161,6 +174,12 @@ class Darknet53Impl : public MemberImpl {
   };
   int64_t num_classes_;
   int64_t num_features_ = 0;
+  static torch::Tensor run_stage(Stage& stage, torch::Tensor x) {
+    x = stage.down(x);
+    for (auto& block : stage.blocks) x = block(x);
+    return x;
+  }
+
   ConvBnLeaky stem_;
   std::vector<Stage> stages_;
   nn::Conv2d conv53_{nullptr};

@@ -86,6 +86,7 @@ class DenseNetImpl : public MemberImpl {
                    DenseBlock(block_config[i], num_features, growth, bn_size));
       num_features += block_config[i] * growth;
       if (i + 1 != block_config.size()) {
+        if (i + 2 == block_config.size()) fine_split_ = f->size();  // the last transition halves the map
         f->push_back("transition" + std::to_string(i + 1), transition(num_features, num_features / 2));
         num_features /= 2;
       }
@@ -109,6 +110,12 @@ class DenseNetImpl : public MemberImpl {
   }
 
   torch::Tensor features(torch::Tensor x) override { return features_->forward(x); }
+  // Stride 16 ends with the third dense block; transition3 halves the map.
+  torch::Tensor fine_features(torch::Tensor x) override { return run_range(features_, 0, fine_split_, x); }
+  torch::Tensor fine_tail(torch::Tensor a) override {
+    return run_range(features_, fine_split_, features_->size(), a);
+  }
+  std::string fine_layer() const override { return "features.denseblock" + std::to_string(fine_split_ / 2 - 1); }
 
   torch::Tensor head(torch::Tensor a) override {
     // Not in place: `a` is the Grad-CAM activation and must stay as features() returned it.
@@ -128,6 +135,7 @@ class DenseNetImpl : public MemberImpl {
  private:
   int64_t num_classes_;
   int64_t feature_channels_ = 0;
+  std::size_t fine_split_ = 0;  // index of the last transition in features_
   nn::Sequential features_{nullptr};
   nn::Linear classifier{nullptr};
 };

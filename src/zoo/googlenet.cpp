@@ -93,14 +93,15 @@ class GoogLeNetImpl : public MemberImpl {
     init_inception_style(*this, fc->weight, 0.01);
   }
 
-  torch::Tensor features(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override { return fine_tail(fine_features(x)); }
+  torch::Tensor fine_features(torch::Tensor x) override {
     x = maxpool1(conv1(x));
     x = maxpool2(conv3(conv2(x)));
     x = maxpool3(inception3b(inception3a(x)));
-    x = inception4e(inception4d(inception4c(inception4b(inception4a(x)))));
-    x = maxpool4(x);
-    return inception5b(inception5a(x));
+    return inception4e(inception4d(inception4c(inception4b(inception4a(x)))));
   }
+  torch::Tensor fine_tail(torch::Tensor a) override { return inception5b(inception5a(maxpool4(a))); }
+  std::string fine_layer() const override { return "inception4e"; }
 
   torch::Tensor head(torch::Tensor a) override {
     auto x = torch::adaptive_avg_pool2d(a, {1, 1}).flatten(1);

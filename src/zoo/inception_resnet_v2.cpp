@@ -225,15 +225,17 @@ class InceptionResNetV2Impl : public MemberImpl {
     init_from_scratch(*this);
   }
 
-  torch::Tensor features(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override { return fine_tail(fine_features(x)); }
+  torch::Tensor fine_features(torch::Tensor x) override {
     x = conv2d_2b_(conv2d_2a_(conv2d_1a_(x)));
     x = conv2d_4a_(conv2d_3b_(maxpool_3a_(x)));
     x = mixed_5b_(maxpool_5a_(x));
-    x = mixed_6a_(repeat_->forward(x));
-    x = mixed_7a_(repeat_1_->forward(x));
-    x = block8_(repeat_2_->forward(x));
-    return conv2d_7b_(x);
+    return repeat_1_->forward(mixed_6a_(repeat_->forward(x)));
   }
+  torch::Tensor fine_tail(torch::Tensor a) override {
+    return conv2d_7b_(block8_(repeat_2_->forward(mixed_7a_(a))));
+  }
+  std::string fine_layer() const override { return "repeat_1"; }
   torch::Tensor head(torch::Tensor a) override { return last_linear_(global_avg_pool(a)); }
 
   void reset_classifier(int64_t num_classes) override {

@@ -192,14 +192,16 @@ class Inception3Impl : public MemberImpl {
     init_inception_style(*this, fc->weight, 0.1);
   }
 
-  torch::Tensor features(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override { return fine_tail(fine_features(x)); }
+  torch::Tensor fine_features(torch::Tensor x) override {
     x = Conv2d_2b_3x3(Conv2d_2a_3x3(Conv2d_1a_3x3(x)));
     x = maxpool1(x);
     x = maxpool2(Conv2d_4a_3x3(Conv2d_3b_1x1(x)));
     x = Mixed_5d(Mixed_5c(Mixed_5b(x)));
-    x = Mixed_6e(Mixed_6d(Mixed_6c(Mixed_6b(Mixed_6a(x)))));
-    return Mixed_7c(Mixed_7b(Mixed_7a(x)));
+    return Mixed_6e(Mixed_6d(Mixed_6c(Mixed_6b(Mixed_6a(x)))));
   }
+  torch::Tensor fine_tail(torch::Tensor a) override { return Mixed_7c(Mixed_7b(Mixed_7a(a))); }
+  std::string fine_layer() const override { return "Mixed_6e"; }
 
   torch::Tensor head(torch::Tensor a) override {
     auto x = dropout(torch::adaptive_avg_pool2d(a, {1, 1}));

@@ -66,6 +66,7 @@ class MobileNetV2Impl : public MemberImpl {
     for (const auto& row : setting) {
       const int64_t out = make_divisible(row[1] * o.width);
       for (int64_t i = 0; i < row[2]; ++i) {
+        if (i == 0 && row[3] == 2) fine_split_ = f->size();  // ends as the last stride-2 block
         f->push_back(InvertedResidual(in, out, i == 0 ? row[3] : 1, row[0]));
         in = out;
       }
@@ -90,6 +91,12 @@ class MobileNetV2Impl : public MemberImpl {
   }
 
   torch::Tensor features(torch::Tensor x) override { return features_->forward(x); }
+  // Stride 16 ends with features.13; features.14 (stride 2) halves the map.
+  torch::Tensor fine_features(torch::Tensor x) override { return run_range(features_, 0, fine_split_, x); }
+  torch::Tensor fine_tail(torch::Tensor a) override {
+    return run_range(features_, fine_split_, features_->size(), a);
+  }
+  std::string fine_layer() const override { return "features." + std::to_string(fine_split_ - 1); }
 
   torch::Tensor head(torch::Tensor a) override {
     return classifier->forward(torch::adaptive_avg_pool2d(a, {1, 1}).flatten(1));
@@ -123,6 +130,7 @@ class MobileNetV2Impl : public MemberImpl {
 
   int64_t num_classes_;
   int64_t last_channel_ = 0;
+  std::size_t fine_split_ = 0;  // index of the last stride-2 block in features_
   nn::Sequential features_{nullptr};
   nn::Sequential classifier{nullptr};
 };

@@ -204,6 +204,10 @@ class NASNetImpl : public MemberImpl {
     };
     Slot cur{stem, 0}, prev{0, -1};
     auto add_cell = [&](const std::string& name, bool reduction, int64_t filters, bool stem_cell) {
+      if (name == "reduction_cell_1") {  // stride 16 -> 32: the fine split
+        fine_split_ = cells_.size();
+        fine_x_channels_ = cur.ch;
+      }
       Prev mode = prev.level < 0 ? Prev::Raw : prev.level != cur.level ? Prev::Factorized : Prev::Project;
       Cell cell(reduction, cur.ch, prev.level < 0 ? cur.ch : prev.ch, mode, filters);
       cells_.push_back(register_module(name, cell));
@@ -226,15 +230,25 @@ class NASNetImpl : public MemberImpl {
     init_from_scratch(*this);
   }
 
-  torch::Tensor features(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override { return fine_tail(fine_features(x)); }
+  // The cells read two inputs (the last cell's output and the one before), so the state at
+  // the stride-16 split is both: concatenated on channels ([x, prev]), the Grad-CAM map of
+  // the fine layer sums the evidence of the last two normal cells of the second stack.
+  torch::Tensor fine_features(torch::Tensor x) override {
     x = conv0_->forward(x);
     torch::Tensor prev = x;  // the first stem cell reads the stem output on both inputs
-    for (size_t i = 0; i < cells_.size(); ++i) {
-      auto out = cells_[i]->forward(x, prev);
-      if (!keep_prev_[i]) prev = x;
-      x = out;
-    }
+    run_cells(0, fine_split_, x, prev);
+    return torch::cat({x, prev}, 1);
+  }
+  torch::Tensor fine_tail(torch::Tensor a) override {
+    torch::Tensor x = a.narrow(1, 0, fine_x_channels_);
+    torch::Tensor prev = a.narrow(1, fine_x_channels_, a.size(1) - fine_x_channels_);
+    run_cells(fine_split_, cells_.size(), x, prev);
     return relu_(x);
+  }
+  std::string fine_layer() const override {
+    return "cell_" + std::to_string(last_normal_before_split()) + "+cell_" +
+           std::to_string(last_normal_before_split() - 1);
   }
   torch::Tensor head(torch::Tensor a) override { return last_linear_(global_avg_pool(a)); }
 
@@ -247,6 +261,18 @@ class NASNetImpl : public MemberImpl {
   std::string feature_layer() const override { return "relu"; }
 
  private:
+  void run_cells(std::size_t from, std::size_t to, torch::Tensor& x, torch::Tensor& prev) {
+    for (std::size_t i = from; i < to; ++i) {
+      auto out = cells_[i]->forward(x, prev);
+      if (!keep_prev_[i]) prev = x;
+      x = out;
+    }
+  }
+  // Normal cells are numbered across stacks; the two stem cells and reduction_cell_0 are not.
+  std::size_t last_normal_before_split() const { return fine_split_ - 4; }
+
+  std::size_t fine_split_ = 0;        // index of reduction_cell_1 in cells_
+  int64_t fine_x_channels_ = 0;       // channels of the last cell's output at the split
   int64_t num_classes_;
   int64_t num_features_ = 0;
   nn::Sequential conv0_{nullptr};

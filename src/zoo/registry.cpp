@@ -65,11 +65,12 @@ Member make_member(const std::string& name, const MemberOptions& options) {
   return make(options);
 }
 
-cv::Size feature_grid(Member& member, int64_t side) {
+cv::Size feature_grid(Member& member, int64_t side, CamLayer layer) {
   torch::NoGradGuard no_grad;
   const bool was_training = member->is_training();
   member->eval();
-  const torch::Tensor a = member->features(torch::zeros({1, 3, side, side}));
+  const auto x = torch::zeros({1, 3, side, side});
+  const torch::Tensor a = layer == CamLayer::Fine ? member->fine_features(x) : member->features(x);
   member->train(was_training);
   return {static_cast<int>(a.size(3)), static_cast<int>(a.size(2))};
 }

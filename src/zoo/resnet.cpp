@@ -98,11 +98,14 @@ class ResNetImpl : public MemberImpl {
     fc_ = register_module("fc", nn::Linear(in_, num_classes_));
   }
 
-  torch::Tensor features(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override { return fine_tail(fine_features(x)); }
+  torch::Tensor fine_features(torch::Tensor x) override {
     x = maxpool_(relu_(bn1_(conv1_(x))));
-    for (auto& l : layer_) x = l->forward(x);
+    for (int i = 0; i < 3; ++i) x = layer_[i]->forward(x);
     return x;
   }
+  torch::Tensor fine_tail(torch::Tensor a) override { return layer_[3]->forward(a); }
+  std::string fine_layer() const override { return "layer3"; }
   torch::Tensor head(torch::Tensor a) override { return fc_(torch::flatten(avgpool_(a), 1)); }
 
   void reset_classifier(int64_t n) override {

@@ -89,11 +89,14 @@ class ShuffleNetV2Impl : public MemberImpl {
     // torchvision keeps PyTorch's default initialisation for this model.
   }
 
-  torch::Tensor features(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override { return fine_tail(fine_features(x)); }
+  torch::Tensor fine_features(torch::Tensor x) override {
     x = maxpool(conv1->forward(x));
-    for (auto& stage : stages_) x = stage->forward(x);
-    return conv5->forward(x);
+    for (std::size_t i = 0; i + 1 < stages_.size(); ++i) x = stages_[i]->forward(x);
+    return x;
   }
+  torch::Tensor fine_tail(torch::Tensor a) override { return conv5->forward(stages_.back()->forward(a)); }
+  std::string fine_layer() const override { return "stage3"; }
 
   torch::Tensor head(torch::Tensor a) override { return fc(a.mean({2, 3})); }
 

@@ -108,13 +108,20 @@ class XceptionImpl : public MemberImpl {
     init_from_scratch(*this);
   }
 
-  torch::Tensor features(torch::Tensor x) override {
+  torch::Tensor features(torch::Tensor x) override { return fine_tail(fine_features(x)); }
+  // Stride 16 ends with the middle flow (block11); the exit flow's block12 halves the map.
+  torch::Tensor fine_features(torch::Tensor x) override {
     x = act1_(bn1_(conv1_(x)));
     x = act2_(bn2_(conv2_(x)));
-    for (auto& b : blocks_) x = b(x);
+    for (std::size_t i = 0; i + 1 < blocks_.size(); ++i) x = blocks_[i](x);
+    return x;
+  }
+  torch::Tensor fine_tail(torch::Tensor a) override {
+    auto x = blocks_.back()(a);
     x = act3_(bn3_(conv3_(x)));
     return act4_(bn4_(conv4_(x)));
   }
+  std::string fine_layer() const override { return "block11"; }
   torch::Tensor head(torch::Tensor a) override { return fc_(global_avg_pool(a)); }
 
   void reset_classifier(int64_t num_classes) override {

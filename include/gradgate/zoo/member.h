@@ -4,6 +4,12 @@
 //   head(a):     A -> logits [N,num_classes]
 //   forward(x) = head(features(x))
 // Grad-CAM runs features() without an autograd graph and differentiates head() only.
+//
+// Members whose study layer sits at stride 32 also split one stage earlier, at stride 16
+// (fine_features / fine_tail): a map with twice the cells a side (8x8 at 128 px instead of
+// 4x4), at the price of differentiating the last stage too. features(x) is always
+// fine_tail(fine_features(x)); members already at stride 16 (alexnet, vgg, squeezenet) keep
+// the defaults (fine layer = study layer, empty tail).
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -33,6 +39,12 @@ class MemberImpl : public torch::nn::Module {
 
   // Dotted module name (torchvision naming) whose output features() returns.
   virtual std::string feature_layer() const = 0;
+
+  // The stride-16 split (see above). fine_tail's input may be modified in place by the
+  // tail's first layer: pass a tensor the caller does not need afterwards.
+  virtual torch::Tensor fine_features(torch::Tensor x) { return features(std::move(x)); }
+  virtual torch::Tensor fine_tail(torch::Tensor a) { return a; }
+  virtual std::string fine_layer() const { return feature_layer(); }
 };
 
 using Member = std::shared_ptr<MemberImpl>;

@@ -5,6 +5,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "gradgate/cam_method.h"
 #include "gradgate/zoo/member.h"
 #include "gradgate/zoo/member_info.h"
 
@@ -15,8 +16,9 @@ namespace gradgate {
 Member make_member(const std::string& name, const MemberOptions& options = {});
 
 // The Grad-CAM grid: rows and columns of `member`'s feature map for a side x side input,
-// measured by one forward of features() on zeros (no graph). The grid decides how finely the
-// gate can tell lungs from what lies beside them: one cell covers 1/(rows*cols) of the film.
-cv::Size feature_grid(Member& member, int64_t side);
+// measured by one forward of features() (or fine_features() for the fine layer) on zeros (no
+// graph). The grid decides how finely the gate can tell lungs from what lies beside them: one
+// cell covers 1/(rows*cols) of the film.
+cv::Size feature_grid(Member& member, int64_t side, CamLayer layer = CamLayer::Study);
 
 }  // namespace gradgate
