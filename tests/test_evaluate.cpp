@@ -165,8 +165,9 @@ TEST(EvaluateMetrics, ConfusionSensitivitySpecificityPpv) {
   EXPECT_NEAR(m.specificity[1], 0.5, 1e-12);
   EXPECT_NEAR(m.ppv[1], 0.75, 1e-12);
   EXPECT_NEAR(m.balanced_accuracy, (0.5 + 0.75) / 2, 1e-12);
-  // AUC of class 1's probability on the answered: positives .8 .7 .4 .9; negatives .1 .6 -> 6/8.
-  EXPECT_NEAR(m.auc, 6.0 / 8.0, 1e-12);
+  // AUC of class 1's probability on the answered: positives .8 .7 .4 .9, negatives .1 .6:
+  // .8, .7, .9 beat both (6), .4 beats .1 (1) -> 7/8.
+  EXPECT_NEAR(m.auc, 7.0 / 8.0, 1e-12);
 }
 
 TEST(EvaluateMetrics, McNemarOnAHandTable) {
@@ -374,7 +375,10 @@ TEST(EvaluateTune, WriteRoundTripsAndClassifyTakesItUnderTheCli) {
   g.lift_taus = {1.5, 2.5};  // lifts: members 0-1 2.3 and 2.2, members 2-3 0.3 and 0.4
   g.quorums = {2};
   g.fallbacks = {GateFallback::All};
-  g.votes = {VoteRule::Weighted};
+  // Hard: at lift 2.5 nobody passes and the fallback lets all four vote (2 right, 2 wrong on
+  // the traps); at 1.5 the two lung-looking members vote. (A weighted vote would weigh the
+  // four by share and be right at 2.5 too.)
+  g.votes = {VoteRule::Hard};
   g.modes = {GateMode::Hard};
   const TuneResult t = tune_gate(r, g, 0.5);
   write_tuned_gate(tmp / "models", tuned_gate_of(t, r), r.run);
@@ -384,7 +388,7 @@ TEST(EvaluateTune, WriteRoundTripsAndClassifyTakesItUnderTheCli) {
   EXPECT_DOUBLE_EQ(back.gate->gate.tau, t.rows[t.chosen].setting.gate.tau);
   EXPECT_EQ(back.gate->gate.quorum, 2);
   EXPECT_EQ(back.gate->gate.fallback, GateFallback::All);
-  EXPECT_EQ(back.gate->vote, VoteRule::Weighted);
+  EXPECT_EQ(back.gate->vote, VoteRule::Hard);
   EXPECT_NE(back.gate->tuned_on.find("results.jsonl"), std::string::npos);
   EXPECT_EQ(back.members.size(), 4u);
 
@@ -397,7 +401,7 @@ TEST(EvaluateTune, WriteRoundTripsAndClassifyTakesItUnderTheCli) {
   EXPECT_EQ(g0.source, "task");
   ResolvedGate g1 = resolve_gate(none, task_gate, VoteRule::Soft, back.gate, 4);
   EXPECT_EQ(g1.gate.criterion, GateCriterion::Lift);
-  EXPECT_EQ(g1.vote, VoteRule::Weighted);
+  EXPECT_EQ(g1.vote, VoteRule::Hard);
   EXPECT_EQ(g1.gate.quorum, 2);
   EXPECT_NE(g1.source.find("tuned"), std::string::npos);
   ClassifyRequest cli;
@@ -474,7 +478,7 @@ TEST(EvaluateErrors, MissingCorruptAndMismatchedRunsNameFileAndLine) {
       for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
     }
   };
-  expect_error([&] { load_run_results(tmp / "nothing"); }, {"nothing/results.jsonl", "not found"});
+  expect_error([&] { load_run_results(tmp / "nothing"); }, {"nothing", "not found"});
 
   write_run(tmp / "run", info_of(4), informative_images(5));
   const fs::path jsonl = tmp / "run" / "results.jsonl";

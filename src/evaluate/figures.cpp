@@ -70,34 +70,39 @@ std::vector<FigureFile> write_bench_figures(const BenchResult& b, const RunResul
   const std::string crit = to_string(b.setting.gate.criterion);
   const std::string warn = b.untrained() ? " [UNTRAINED MEMBERS: meaningless]" : "";
 
-  // Accuracy and coverage against the threshold.
+  // Accuracy, coverage and members kept against the threshold. Accuracy points resting on
+  // fewer than 10 answered images are left out: they swing from 0 to 1 and hide the rest.
   {
-    std::vector<double> x, cov, acc, plain_same, bacc;
+    std::vector<double> x, cov, acc, plain_same, bacc, kept;
     for (const auto& c : b.curve) {
+      const bool enough = c.coverage * static_cast<double>(b.labelled) >= 10.0;
       x.push_back(c.tau);
       cov.push_back(c.coverage);
-      acc.push_back(c.accuracy);
-      plain_same.push_back(c.plain_accuracy_same);
-      bacc.push_back(c.balanced_accuracy);
+      acc.push_back(enough ? c.accuracy : std::nan(""));
+      plain_same.push_back(enough ? c.plain_accuracy_same : std::nan(""));
+      bacc.push_back(enough ? c.balanced_accuracy : std::nan(""));
+      kept.push_back(c.mean_kept);
     }
     if (!x.empty()) {
-      std::vector<plot::Series> s = {{"gated accuracy", x, acc, plot::color(0)},
-                                     {"plain, same images", x, plain_same, plot::color(1), true},
-                                     {"gated balanced acc.", x, bacc, plot::color(2)},
-                                     {"coverage", x, cov, plot::color(7)}};
+      const std::string settings = "Hard gate, quorum " + std::to_string(b.setting.gate.quorum) + ", fallback " +
+                                   to_string(b.setting.gate.fallback) + ", vote " + to_string(b.setting.vote) + ".";
       double lo = 1.0;
       for (const auto* v : {&acc, &plain_same, &bacc})
         for (double y : *v)
           if (std::isfinite(y)) lo = std::min(lo, y);
       save("threshold_accuracy.png",
-           plot::line_chart("accuracy and coverage vs " + crit + " threshold" + warn, crit + " threshold tau",
-                            "fraction", s, {x.front(), x.back()}, {std::max(0.0, std::floor(lo * 10) / 10 - 0.1), 1.0}),
-           "Accuracy and coverage against the threshold",
-           "Hard gate, quorum " + std::to_string(b.setting.gate.quorum) + ", fallback " +
-               to_string(b.setting.gate.fallback) + ", vote " + to_string(b.setting.vote) +
-               "; the plain vote is scored on the images the gate answered at each threshold.");
-      std::vector<double> kept;
-      for (const auto& c : b.curve) kept.push_back(c.mean_kept);
+           plot::line_chart("accuracy vs " + crit + " threshold" + warn, crit + " threshold tau", "fraction",
+                            {{"gated accuracy", x, acc, plot::color(0)},
+                             {"plain, same images", x, plain_same, plot::color(1), true},
+                             {"gated balanced acc.", x, bacc, plot::color(2)}},
+                            {x.front(), x.back()}, {std::max(0.0, std::floor(lo * 20) / 20 - 0.05), 1.0}),
+           "Accuracy against the threshold",
+           settings + " The plain vote is scored on the images the gate answered at each threshold; points with "
+                      "fewer than 10 answered images are left out.");
+      save("threshold_coverage.png",
+           plot::line_chart("coverage vs " + crit + " threshold" + warn, crit + " threshold tau",
+                            "images answered", {{"coverage", x, cov, plot::color(7)}}, {x.front(), x.back()}, {0, 1}),
+           "Coverage against the threshold", settings);
       save("threshold_members_kept.png",
            plot::line_chart("members voting per answered image vs " + crit + " threshold" + warn,
                             crit + " threshold tau", "members", {{"members kept", x, kept, plot::color(0)}},

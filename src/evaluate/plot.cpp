@@ -27,7 +27,7 @@ int text_width(const std::string& s, double scale = 0.45) {
 
 std::string tick_label(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", std::round(v * 1000) / 1000);
+  std::snprintf(buf, sizeof buf, "%g", std::round(v * 1000) / 1000 + 0.0);  // + 0.0: no "-0"
   return buf;
 }
 
