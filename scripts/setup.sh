@@ -9,6 +9,8 @@ PACKAGES=(
   build-essential cmake ccache pkg-config
   libtorch-dev libopencv-dev libtbb-dev libyaml-cpp-dev libboost-program-options-dev
   libgtest-dev
+  # JSON for ensemble-bench and ensemble-tune (header-only).
+  nlohmann-json3-dev
   # OpenBLAS replaces the reference BLAS behind libblas.so.3: torch's fully connected layers
   # and small convolutions run 2-5x faster on it (see README, "Figures").
   libopenblas0-pthread

@@ -380,17 +380,21 @@ assert a['mask']['source'] == 'file' and len(a['mask']['warnings']) == 2
 assert a['outputs']['montage'] == 'montage/caf__.png', a['outputs']
 assert b['abstained'] is True and b['label'] is None and b['abstain_reason']
 assert c['status'] == 'error' and c['error'].startswith('control \x01 char'), c
-assert c['image'] == 'imgs/bad\ufffd name.png', c['image']
+assert c['image'] == 'imgs/bad\\xff name.png', c['image']
+assert a['true_label'] is None and abs(a['plain']['probability'] - 0.5) < 1e-6, a['plain']
+assert b['plain']['label'] is not None and b['plain']['probability'] is not None, b
 run = json.load(open(out + '/run.json'))
 assert run['task'] == 'pneumonia' and run['tau'] == 0.5 and run['quorum'] == 2, run
 assert run['fallback'] == 'abstain' and run['vote'] == 'soft' and run['cam'] == 'gradcam'
 assert run['untrained_members'] == ['alexnet', 'resnet18'] and run['finished'] is True
 assert run['counts'] == {'images': 3, 'ok': 2, 'errors': 1, 'abstained': 1}, run['counts']
-with open(out + '/results.csv', newline='', encoding='utf-8', errors='replace') as f:
+with open(out + '/results.csv', newline='', encoding='utf-8') as f:
     table = list(csv.DictReader(f))
 assert len(table) == 3
 assert table[0]['label'] == 'pneumonia' and table[0]['googlenet-places_prob'] == ''
 assert table[2]['error'] == 'control \x01 char, "quotes"\nnewline', repr(table[2]['error'])
+assert table[2]['image'] == 'imgs/bad\\xff name.png', table[2]['image']
+assert table[1]['plain_label'] != '' and table[1]['label'] == '', table[1]
 print('OK')
 )";
   std::string output;

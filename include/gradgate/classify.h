@@ -8,6 +8,7 @@
 
 #include "gradgate/cam_method.h"
 #include "gradgate/gate.h"
+#include "gradgate/store/models_manifest.h"
 #include "gradgate/vote.h"
 
 namespace gradgate {
@@ -49,6 +50,20 @@ struct ClassifySummary {
   std::vector<std::string> untrained;    // members that ran with random weights
   double seconds = 0.0;
 };
+
+// The gate and vote a run uses, field by field: the request's options (the CLI's) over the
+// models folder's tuned gate (manifest.yaml `gate:`, written by ensemble-tune --write) over
+// the task's YAML. With --gate but no --tau the tau beneath (tuned or task's) is checked under
+// the new criterion. quorum is then capped at `members`. Throws ConfigError for an invalid
+// --tau/--quorum. Torch-free (src/ensemble/gate_settings.cpp, core).
+struct ResolvedGate {
+  GateOptions gate;
+  VoteRule vote = VoteRule::Soft;
+  std::string source;  // "task", or "tuned (<manifest.yaml>)" when a tuned gate lay beneath
+};
+ResolvedGate resolve_gate(const ClassifyRequest& request, const GateOptions& task_gate, VoteRule task_vote,
+                          const std::optional<TunedGate>& tuned, size_t members,
+                          const std::string& tuned_file = "manifest.yaml");
 
 // Runs the request; throws Error (naming what) for bad settings before any output is
 // written. Images that cannot be read become rows with their error; the rest go on.

@@ -113,7 +113,7 @@ struct OutputConfig {
   std::string format = "csv";   // csv | jsonl
   bool overlays = false;        // per-member Grad-CAM overlays
   bool montage = false;         // one image with every member's map
-  bool html = false;            // an HTML page per run
+  bool html = false;            // read, not used: ensemble-bench/-tune always write report.html
 };
 
 struct GlobalConfig {

@@ -28,6 +28,7 @@ struct ImageOutcome {
   std::filesystem::path image;
   bool ok = false;                // false: the image could not be processed (see error)
   std::string error;
+  std::string truth;              // the true class name when the input says (manifest/CSV), else empty
   cv::Mat gray;                   // CV_32FC1 [0,1], the image as loaded
   LungMask mask;
   GateDecision gate;

@@ -69,6 +69,7 @@ struct RunInfo {
   std::vector<std::string> untrained;  // members running with random weights
   std::string preset;
   GateOptions gate;
+  std::string gate_source = "task";  // where gate and vote came from beneath the CLI (classify.h resolve_gate)
   VoteRule vote = VoteRule::Soft;
   CamMethod cam = CamMethod::GradCam;
   CamLayer cam_layer = CamLayer::Fine;

@@ -51,4 +51,9 @@ VoteResult vote(const std::vector<std::vector<double>>& probs, VoteRule rule,
 VoteResult vote_gated(const std::vector<std::vector<double>>& member_probs,
                       const GateDecision& decision, VoteRule rule);
 
+// The plain ensemble: every member votes, the gate is not asked (members whose map is empty
+// count too). Soft and Hard as `rule`; Weighted has no gate weights to use here and is the
+// soft vote. results.csv's plain_label and ensemble-bench's "plain" row are this.
+VoteResult plain_vote(const std::vector<std::vector<double>>& member_probs, VoteRule rule);
+
 }  // namespace gradgate

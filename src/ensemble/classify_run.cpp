@@ -26,11 +26,13 @@ namespace {
 // (each member with the side, width and normalisation it was trained with), else the task's
 // members at the preset from networks.yaml, with random weights.
 std::vector<EnsembleMemberSpec> resolve_members(const ClassifyRequest& rq, const TaskConfig& task,
-                                                const NetworksConfig& nets, const fs::path& models_dir) {
+                                                const NetworksConfig& nets, const fs::path& models_dir,
+                                                std::optional<TunedGate>* tuned) {
   std::vector<EnsembleMemberSpec> specs;
   const fs::path manifest_file = models_dir / "manifest.yaml";
   if (fs::exists(manifest_file)) {
     const ModelsManifest mf = load_models_manifest(manifest_file);
+    *tuned = mf.gate;
     if (mf.classes != task.task.classes)
       throw ConfigError(manifest_file.string() + ": classes [" + join(mf.classes, ", ") +
                         "] differ from task " + task.task.name + "'s [" +
@@ -63,24 +65,16 @@ void check_request(const ClassifyRequest& rq) {
   if (rq.threads < 0) throw ConfigError("--threads must be >= 0 (0: all cores), got " + std::to_string(rq.threads));
 }
 
-// The request's gate/vote/cam over the task's (check_request has passed).
-void apply_settings(const ClassifyRequest& rq, const EnsembleDefaults& task, EnsembleOptions* eo) {
-  eo->gate = task.gate;
-  if (rq.criterion) eo->gate.criterion = *rq.criterion;
-  if (rq.gate_mode) eo->gate.mode = *rq.gate_mode;
-  // tau's range depends on the criterion: checked once both are known. The task's own tau
-  // (checked when its file was read) again only when --gate changed the criterion under it.
-  if (rq.tau) eo->gate.tau = checked_tau(eo->gate.criterion, *rq.tau, "--tau");
-  else if (rq.criterion)
-    checked_tau(eo->gate.criterion, eo->gate.tau, "the task's tau under --gate " +
-                std::string(to_string(eo->gate.criterion)));
-  if (rq.quorum) eo->gate.quorum = *rq.quorum;
-  // A quorum larger than the members left (e.g. --members a,b) means "all of them".
-  eo->gate.quorum = std::min<int>(eo->gate.quorum, static_cast<int>(eo->members.size()));
-  if (rq.fallback) eo->gate.fallback = *rq.fallback;
-  eo->vote = rq.vote.value_or(task.vote);
+// The request's gate/vote over the models folder's tuned gate over the task's (resolve_gate),
+// and the request's cam over the task's (check_request has passed).
+std::string apply_settings(const ClassifyRequest& rq, const EnsembleDefaults& task,
+                           const std::optional<TunedGate>& tuned, const fs::path& manifest_file, EnsembleOptions* eo) {
+  const ResolvedGate g = resolve_gate(rq, task.gate, task.vote, tuned, eo->members.size(), manifest_file.string());
+  eo->gate = g.gate;
+  eo->vote = g.vote;
   eo->cam = rq.cam.value_or(task.cam);
   eo->cam_layer = rq.cam_layer.value_or(task.cam_layer);
+  return g.source;
 }
 
 }  // namespace
@@ -96,9 +90,10 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
 
   EnsembleOptions eo;
   eo.classes = task.task.classes;
-  eo.members = resolve_members(rq, task, nets, models_dir);
+  std::optional<TunedGate> tuned;
+  eo.members = resolve_members(rq, task, nets, models_dir, &tuned);
   if (eo.members.empty()) throw ConfigError("no members selected");
-  apply_settings(rq, task.ensemble, &eo);
+  const std::string gate_source = apply_settings(rq, task.ensemble, tuned, models_dir / "manifest.yaml", &eo);
   eo.mode = rq.serial ? RunMode::Serial : RunMode::Parallel;
 
   const auto inputs = collect_inputs(rq.inputs);
@@ -127,6 +122,7 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
   for (const auto& m : eo.members) info.members.push_back(m.card.member);
   info.untrained = summary.untrained;
   info.gate = eo.gate;
+  info.gate_source = gate_source;
   info.vote = eo.vote;
   info.cam = eo.cam;
   info.cam_layer = eo.cam_layer;
@@ -153,6 +149,10 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
     tbb::parallel_for(start, end, [&](size_t i) {
       ImageOutcome& row = rows[i - start];
       row.image = inputs[i].image;
+      // The data set's label as the task's class (results.csv true_label); empty when the
+      // input has none or the task does not use it.
+      if (!inputs[i].truth.empty())
+        if (const auto k = task.task.label_of(inputs[i].truth)) row.truth = task.task.classes[*k];
       try {
         loaded[i - start] = load_gray(inputs[i].image);
         loaded_masks[i - start] = masks.for_image(loaded[i - start], inputs[i].image, inputs[i].mask);
@@ -175,6 +175,7 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
       auto done = ensemble.classify(grays, lung_masks);
       for (size_t g = 0; g < good.size(); ++g) {
         done[g].image = rows[good[g]].image;
+        done[g].truth = rows[good[g]].truth;
         rows[good[g]] = std::move(done[g]);
       }
     }

@@ -49,6 +49,7 @@ void ReportWriter::write_run_json(bool finished) {
   j += "  \"quorum\": " + std::to_string(run_.gate.quorum) + ",\n";
   j += "  \"fallback\": " + json_string(to_string(run_.gate.fallback)) + ",\n";
   j += "  \"vote\": " + json_string(to_string(run_.vote)) + ",\n";
+  j += "  \"gate_source\": " + json_string(run_.gate_source) + ",\n";
   j += "  \"cam\": " + json_string(to_string(run_.cam)) + ",\n";
   j += "  \"cam_layer\": " + json_string(to_string(run_.cam_layer)) + ",\n";
   j += "  \"inputs\": " + strings(run_.inputs) + ",\n";

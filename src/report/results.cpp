@@ -8,6 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "gradgate/common/strings.h"
 #include "gradgate/error.h"
 #include "gradgate/report.h"
 #include "report/format.h"
@@ -40,6 +41,14 @@ std::string abstain_reason(const ImageOutcome& o) {
   return !o.vote.reason.empty() ? o.vote.reason : o.gate.reason;
 }
 
+// The plain ensemble's vote (every member, no gate): on every row, abstained or not.
+VoteResult plain_of(const ImageOutcome& o, VoteRule rule) {
+  std::vector<std::vector<double>> probs;
+  for (const auto& m : o.members)
+    if (!m.probs.empty()) probs.push_back(m.probs);
+  return plain_vote(probs, rule);
+}
+
 int count_kept(const ImageOutcome& o) {
   int n = 0;
   for (const auto& m : o.members) n += m.kept ? 1 : 0;
@@ -67,8 +76,10 @@ ResultWriter::ResultWriter(const fs::path& out_dir, const RunInfo& run) : run_(r
   fs::create_directories(dir_, ec);
   if (ec) throw Error("cannot create output folder " + dir_.string() + ": " + ec.message());
 
-  columns_ = {"image", "stem", "status", "error", "label", "probability"};
+  columns_ = {"image", "stem", "status", "error", "true_label", "label", "probability"};
   for (const auto& c : run_.classes) columns_.push_back("prob_" + c);
+  columns_.push_back("plain_label");
+  columns_.push_back("plain_probability");
   for (const char* c : {"abstained", "abstain_reason", "fallback_used", "gate_reason", "vote_note", "num_members",
                         "num_passed", "num_kept", "mask_source", "mask_warnings", "mask_fraction",
                         "untrained_members"})
@@ -102,10 +113,11 @@ size_t ResultWriter::rows() const {
 std::string ResultWriter::csv_row(const ImageOutcome& o, const std::string& stem) const {
   std::vector<std::string> f;
   f.reserve(columns_.size());
-  f.push_back(o.image.string());
+  f.push_back(escape_path_bytes(o.image.string()));
   f.push_back(o.ok ? stem : "");
   f.push_back(o.ok ? "ok" : "error");
-  f.push_back(o.error);
+  f.push_back(utf8_or_escaped(o.error));
+  f.push_back(o.truth);
   if (!o.ok) {
     f.resize(columns_.size());
     // The untrained members are a property of the run, true for error rows too.
@@ -118,17 +130,20 @@ std::string ResultWriter::csv_row(const ImageOutcome& o, const std::string& stem
   f.push_back(has_label ? number(o.vote.probability) : "");
   for (size_t k = 0; k < run_.classes.size(); ++k)
     f.push_back(k < o.vote.class_probs.size() ? number(o.vote.class_probs[k]) : "");
+  const VoteResult plain = plain_of(o, run_.vote);
+  f.push_back(plain.abstained ? "" : label_name(run_.classes, plain.label));
+  f.push_back(plain.abstained ? "" : number(plain.probability));
   const bool abstained = o.vote.abstained || o.gate.abstain;
   f.push_back(csv_bool(abstained));
-  f.push_back(abstain_reason(o));
+  f.push_back(utf8_or_escaped(abstain_reason(o)));
   f.push_back(csv_bool(o.gate.fallback_used));
-  f.push_back(o.gate.reason);
-  f.push_back(o.vote.note);
+  f.push_back(utf8_or_escaped(o.gate.reason));
+  f.push_back(utf8_or_escaped(o.vote.note));
   f.push_back(std::to_string(o.members.size()));
   f.push_back(std::to_string(o.gate.num_passed));
   f.push_back(std::to_string(count_kept(o)));
   f.push_back(to_string(o.mask.source));
-  f.push_back(join(o.mask.warnings, "; "));
+  f.push_back(utf8_or_escaped(join(o.mask.warnings, "; ")));
   f.push_back(number(mask_fraction(o)));
   f.push_back(join(run_.untrained, ";"));
 
@@ -175,15 +190,22 @@ std::string ResultWriter::json_row(const ImageOutcome& o, const std::string& ste
     return s + "]";
   };
 
-  std::string j = "{\"image\": " + json_string(o.image.string());
+  std::string j = "{\"image\": " + json_string(escape_path_bytes(o.image.string()));
   j += ", \"status\": " + json_string(o.ok ? "ok" : "error");
-  if (!o.ok) return j + ", \"error\": " + json_string(o.error) + "}\n";
+  j += ", \"true_label\": " + (o.truth.empty() ? std::string("null") : json_string(o.truth));
+  if (!o.ok) return j + ", \"error\": " + json_string(utf8_or_escaped(o.error)) + "}\n";
   j += ", \"stem\": " + json_string(stem);
   const bool has_label = o.vote.label >= 0 && !o.vote.abstained;
   j += ", \"label\": " + (has_label ? json_string(label_name(run_.classes, o.vote.label)) : std::string("null"));
   j += ", \"label_index\": " + std::to_string(has_label ? o.vote.label : -1);
   j += ", \"probability\": " + (has_label ? json_number(o.vote.probability) : std::string("null"));
   j += ", \"class_probs\": " + probs_object(o.vote.class_probs);
+  const VoteResult plain = plain_of(o, run_.vote);
+  j += ", \"plain\": {\"label\": " +
+       (plain.abstained ? std::string("null") : json_string(label_name(run_.classes, plain.label))) +
+       ", \"label_index\": " + std::to_string(plain.abstained ? -1 : plain.label) +
+       ", \"probability\": " + (plain.abstained ? std::string("null") : json_number(plain.probability)) +
+       ", \"class_probs\": " + probs_object(plain.class_probs) + "}";
   j += ", \"abstained\": " + std::string(json_bool(o.vote.abstained || o.gate.abstain));
   j += ", \"abstain_reason\": " + json_string(abstain_reason(o));
   j += ", \"vote\": {\"votes\": [";

@@ -46,6 +46,45 @@ std::array<float, 3> triple(const YamlValue& v) {
   return out;
 }
 
+// The `gate:` block: every setting through its enum's name table, tau through checked_tau.
+TunedGate read_tuned_gate(const YamlValue& g) {
+  if (!g.node().IsMap()) g.fail_expected("a mapping (criterion, tau, mode, quorum, fallback, vote, tuned)");
+  g.expect_keys({"criterion", "tau", "mode", "quorum", "fallback", "vote", "tuned"});
+  TunedGate t;
+  const auto named = [&](const char* key, const auto& table) {
+    const YamlValue v = g.at(key, table.joined(" | "));
+    try {
+      return table.from_string(v.as<std::string>("a string"));
+    } catch (const ConfigError& e) {
+      v.fail(e.what());
+    }
+    throw std::logic_error("unreachable: YamlValue::fail returns");
+  };
+  t.gate.criterion = named("criterion", gate_criterion_names());
+  t.gate.mode = named("mode", gate_mode_names());
+  t.gate.fallback = named("fallback", gate_fallback_names());
+  t.vote = named("vote", vote_rule_names());
+  const YamlValue tau = g.at("tau", "a number");
+  try {
+    t.gate.tau = checked_tau(t.gate.criterion, tau.as<double>("a number"), "gate.tau");
+  } catch (const ConfigError& e) {
+    tau.fail(e.what());
+  }
+  const YamlValue quorum = g.at("quorum", "an integer >= 1");
+  t.gate.quorum = quorum.as<int>("an integer >= 1");
+  if (t.gate.quorum < 1) quorum.fail("expected an integer >= 1");
+  if (auto tuned = g.optional("tuned")) {
+    if (!tuned->node().IsMap()) tuned->fail_expected("a mapping");
+    tuned->expect_keys({"on", "rule", "date", "val_balanced_accuracy", "val_coverage"});
+    if (auto v = tuned->optional("on")) t.tuned_on = v->as<std::string>("a string");
+    if (auto v = tuned->optional("rule")) t.rule = v->as<std::string>("a string");
+    if (auto v = tuned->optional("date")) t.date = v->as<std::string>("a string");
+    t.val_balanced_accuracy = opt_number(*tuned, "val_balanced_accuracy");
+    t.val_coverage = opt_number(*tuned, "val_coverage");
+  }
+  return t;
+}
+
 }  // namespace
 
 ModelsManifest load_models_manifest(const fs::path& dir_or_file, WeightFiles weights) {
@@ -54,7 +93,7 @@ ModelsManifest load_models_manifest(const fs::path& dir_or_file, WeightFiles wei
   const YamlValue root = YamlValue::load(file);
   if (!root.node().IsMap()) root.fail_expected("a mapping at the top level");
   root.expect_keys({"format", "task", "classes", "members", "data", "seed", "created",
-                    "gradgate_version", "ensemble", "training"});
+                    "gradgate_version", "ensemble", "training", "gate"});
   const YamlValue format_value = root.at("format", "'" + std::string(kFormat) + "'");
   const auto format = format_value.as<std::string>("a string");
   if (format != kFormat) format_value.fail("expected '" + std::string(kFormat) + "', got '" + format + "'");
@@ -86,6 +125,7 @@ ModelsManifest load_models_manifest(const fs::path& dir_or_file, WeightFiles wei
     for (const auto& kv : t->node())
       m.training.emplace_back(kv.first.as<std::string>(), kv.second.Scalar());
   }
+  if (auto g = root.optional("gate")) m.gate = read_tuned_gate(*g);
   const YamlValue members = root.at("members", "a non-empty list of members");
   if (!members.node().IsSequence() || members.node().size() == 0) members.fail_expected("a non-empty list");
   for (const YamlValue& n : members.items("a non-empty list")) {
@@ -229,6 +269,23 @@ void save_models_manifest(const ModelsManifest& m, const fs::path& dir) {
     y << YAML::Key << "test" << YAML::Value << YAML::BeginMap;
     number(y, "accuracy", m.ensemble_test_accuracy);
     number(y, "auc", m.ensemble_test_auc);
+    y << YAML::EndMap << YAML::EndMap;
+  }
+  if (m.gate) {
+    const TunedGate& g = *m.gate;
+    y << YAML::Key << "gate" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "criterion" << YAML::Value << to_string(g.gate.criterion);
+    y << YAML::Key << "tau" << YAML::Value << g.gate.tau;
+    y << YAML::Key << "mode" << YAML::Value << to_string(g.gate.mode);
+    y << YAML::Key << "quorum" << YAML::Value << g.gate.quorum;
+    y << YAML::Key << "fallback" << YAML::Value << to_string(g.gate.fallback);
+    y << YAML::Key << "vote" << YAML::Value << to_string(g.vote);
+    y << YAML::Key << "tuned" << YAML::Value << YAML::BeginMap;
+    y << YAML::Key << "on" << YAML::Value << g.tuned_on;
+    y << YAML::Key << "rule" << YAML::Value << g.rule;
+    y << YAML::Key << "date" << YAML::Value << g.date;
+    number(y, "val_balanced_accuracy", g.val_balanced_accuracy);
+    number(y, "val_coverage", g.val_coverage);
     y << YAML::EndMap << YAML::EndMap;
   }
   y << YAML::EndMap;

@@ -122,4 +122,8 @@ VoteResult vote_gated(const std::vector<std::vector<double>>& member_probs,
   return r;
 }
 
+VoteResult plain_vote(const std::vector<std::vector<double>>& member_probs, VoteRule rule) {
+  return vote(member_probs, rule == VoteRule::Hard ? VoteRule::Hard : VoteRule::Soft);
+}
+
 }  // namespace gradgate

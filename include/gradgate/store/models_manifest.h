@@ -12,7 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "gradgate/gate.h"
 #include "gradgate/normalization.h"
+#include "gradgate/vote.h"
 
 namespace gradgate {
 
@@ -38,6 +40,18 @@ struct ModelEntry {
   std::string weights_hash;         // "fnv1a64:<hex>" of `file` as written; empty in older manifests
 };
 
+// The gate ensemble-tune chose for this folder's members (`gate:` in manifest.yaml).
+// ensemble-classify uses it in place of the task's gate and vote, under any option the user
+// gives (classify.h: resolve_gate).
+struct TunedGate {
+  GateOptions gate;                  // criterion, tau, mode, quorum, fallback
+  VoteRule vote = VoteRule::Soft;
+  std::string tuned_on;              // the validation results it was chosen on
+  std::string rule;                  // the choice rule, in words
+  std::string date;                  // ISO 8601 UTC
+  std::optional<double> val_balanced_accuracy, val_coverage;
+};
+
 struct ModelsManifest {
   std::filesystem::path file;       // the manifest.yaml read
   std::string task;
@@ -52,6 +66,7 @@ struct ModelsManifest {
   std::optional<double> ensemble_test_auc;
   // Training settings as written (key -> value), for the record; not interpreted.
   std::vector<std::pair<std::string, std::string>> training;
+  std::optional<TunedGate> gate;    // written by ensemble-tune --write; absent: the task's gate
 
   // Throws ModelError naming the manifest and the member when it is not listed.
   const ModelEntry& member(const std::string& name) const;
