@@ -48,10 +48,11 @@ cv::Mat read_mask_file(const fs::path& path, std::optional<cv::Size> image_size,
   if (channels.size() == 4 || channels.size() == 2) channels.pop_back();
   // A mask is black and white; grey levels (a gradient, a photo, an anti-aliased drawing past
   // its edges) are read as lung wherever > 0, which the caller should know.
+  // Binary means two values, 0 and one other (a label of 1 in a 16-bit file is binary too).
   if (warnings && !channels.empty()) {
-    cv::Mat f;
-    channels[0].convertTo(f, CV_32F, raw.depth() == CV_8U ? 1.0 / 255 : raw.depth() == CV_16U ? 1.0 / 65535 : 1.0);
-    const double grey = cv::countNonZero((f > 0) & (f < 1)) / static_cast<double>(f.total());
+    double top = 0;
+    cv::minMaxLoc(channels[0], nullptr, &top);
+    const double grey = cv::countNonZero((channels[0] > 0) & (channels[0] < top)) / static_cast<double>(channels[0].total());
     if (grey > 0.05)
       warnings->push_back("lung mask " + path.filename().string() + " is not binary (" +
                           std::to_string(static_cast<int>(grey * 100 + 0.5)) +
