@@ -16,12 +16,8 @@ SeededDropoutImpl::SeededDropoutImpl(double p)
 
 torch::Tensor SeededDropoutImpl::forward(const torch::Tensor& x) {
   if (!is_training() || p_ == 0.0) return x;
-  torch::Tensor keep;
-  {
-    // A generator is not thread-safe; one module runs in one member, but be safe.
-    std::lock_guard<std::mutex> lock(generator_.mutex());
-    keep = torch::empty_like(x).bernoulli_(1.0 - p_, generator_);
-  }
+  // bernoulli_ takes the generator's mutex itself (holding it here deadlocked).
+  const torch::Tensor keep = torch::empty_like(x).bernoulli_(1.0 - p_, generator_);
   return x * keep / (1.0 - p_);
 }
 
