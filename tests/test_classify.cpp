@@ -148,7 +148,7 @@ TEST(Ensemble, ParallelEqualsSerialOnPhantoms) {
   EnsembleOptions eo;
   eo.classes = {"normal", "pneumonia"};
   for (const char* name : {"resnet18", "mobilenetv2", "darknet19"})
-    eo.members.push_back({tiny_card(name), {}});
+    eo.members.push_back({tiny_card(name), {}, {}});
   eo.gate.quorum = 1;
   eo.gate.tau = 0.2;
   torch::manual_seed(5);
@@ -179,7 +179,7 @@ TEST(Ensemble, GridSharesEqualFullResolutionShares) {
   EnsembleOptions eo;
   eo.classes = {"normal", "pneumonia"};
   for (const char* name : {"resnet18", "squeezenet", "darknet19"})
-    eo.members.push_back({tiny_card(name), {}});
+    eo.members.push_back({tiny_card(name), {}, {}});
   eo.gate.quorum = 1;
   torch::manual_seed(3);
   Ensemble ens(eo);

@@ -49,12 +49,16 @@ TEST(LungMaskFile, SameSizeMaskHasNoWarningAndForImageFindsIt) {
   TempDir tmp;
   const fs::path image = tmp / "a.png";
   touch_png(image, {30, 20});
-  touch_png(tmp / "a_mask.png", {30, 20});
+  // A lung-like mask (an all-white one is refused by mask_validity, with a warning).
+  cv::Mat lungs = cv::Mat::zeros(20, 30, CV_8UC1);
+  lungs(cv::Rect(5, 2, 20, 16)).setTo(255);
+  ASSERT_TRUE(cv::imwrite((tmp / "a_mask.png").string(), lungs));
   LungMaskProvider provider(LungMaskProviderOptions{});
   LungMask m = provider.for_image(cv::Mat(20, 30, CV_32FC1, cv::Scalar(0.5)), image);
   EXPECT_EQ(m.source, LungMask::Source::File);
   EXPECT_TRUE(m.warnings.empty());
-  EXPECT_EQ(cv::countNonZero(m.mask), 600);
+  EXPECT_TRUE(m.invalid.empty());
+  EXPECT_EQ(cv::countNonZero(m.mask), 320);
 }
 
 TEST(LungMaskFile, EmptyMaskIsReturnedAsEmpty) {

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "gradgate/zoo/seeded_dropout.h"
 #include "gradgate/zoo/registry.h"
 #include "test_util.h"
 
@@ -85,7 +86,8 @@ TEST_P(ZooCommon, AFewAdamStepsLowerTheTrainingLoss) {
   auto measured_loss = [&] {
     torch::NoGradGuard no_grad;
     for (auto& mod : m->modules(/*include_self=*/false))
-      if (dynamic_cast<torch::nn::DropoutImpl*>(mod.get())) mod->eval();
+      if (dynamic_cast<torch::nn::DropoutImpl*>(mod.get()) || dynamic_cast<SeededDropoutImpl*>(mod.get()))
+        mod->eval();
     const double loss = loss_now().item<double>();
     m->train();
     return loss;

@@ -13,6 +13,12 @@
 
 namespace gradgate {
 
+// Longer side of the Grad-CAM maps a run keeps per member (EnsembleOptions::max_map_side):
+// to draw overlays and montages, and with --save-maps (maps/*.npy of larger images are
+// scaled down to it). Bounds memory: 19 members x 4096^2 floats = 1.3 GB at most.
+constexpr int kMaxDrawnMapSide = 1024;
+constexpr int kMaxSavedMapSide = 4096;
+
 struct ClassifyRequest {
   std::string task;                      // one of task_names()
   std::filesystem::path config_dir;      // empty: default_config_dir()
@@ -38,9 +44,10 @@ struct ClassifyRequest {
   bool montage = true;                   // one montage PNG per image
   int batch = 8;                         // images per Grad-CAM pass
   int threads = 0;                       // cores to use; 0 = all
-  bool serial = false;                   // members one after another (for checking)
+  bool serial = false;                   // members one after another, same thread plan (for checking)
   bool progress = true;                  // progress bar on stderr
   bool allow_untrained = true;           // run with random weights when no models exist
+  bool use_segmenter = true;             // false (--segmenter none): mask files, else the atlas
   std::filesystem::path segmenter;       // empty: the committed U-Net (models/lung_unet)
   std::filesystem::path atlas;           // empty: the committed atlas (masks/)
 };

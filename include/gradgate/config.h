@@ -106,6 +106,22 @@ TaskConfig load_task_config(const std::filesystem::path& path,
 TaskConfig load_task(const std::string& name,
                      const std::filesystem::path& config_dir = default_config_dir());
 
+// ---- validators: the task files and every tool's options use these, one rule each ----
+// `what` names the source in the ConfigError ("--members", "ensemble.members", ...).
+
+// Every name one of the registry's members (the error lists them), none empty, none twice.
+const std::vector<std::string>& checked_members(const std::vector<std::string>& names,
+                                                const std::string& what);
+// A comma-separated option: "" (or only spaces) is {} (the default members); otherwise split
+// on commas and checked_members: ",", "a,,b" and "a," are errors, never "all members".
+std::vector<std::string> parse_member_list(const std::string& text, const std::string& what);
+// One of preset_names(); the error lists them.
+const std::string& checked_preset(const std::string& name, const std::string& what);
+// 1 <= quorum <= members: an impossible quorum is an error, not a clamp.
+int checked_quorum(int quorum, std::size_t members, const std::string& what);
+// Cores to use: >= 0 (0: every core).
+int checked_threads(int threads, const std::string& what);
+
 // ---- config/default.yaml ----
 
 struct OutputConfig {

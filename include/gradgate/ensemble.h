@@ -21,6 +21,10 @@ namespace gradgate {
 struct EnsembleMemberSpec {
   MemberCard card;                // name, input side, width, its own normalisation
   std::filesystem::path weights;  // state dict; empty = untrained (random) weights
+  // The models manifest's "fnv1a64:<hex>" of `weights` (store/models_manifest.h); when set, a
+  // file whose bytes hash otherwise is refused before it is read (another task's or run's
+  // weights of the same shapes would load silently). Empty: not checked (older manifests).
+  std::string weights_hash;
 };
 
 struct EnsembleOptions {
@@ -32,6 +36,10 @@ struct EnsembleOptions {
   CamLayer cam_layer = CamLayer::Fine;
   RunMode mode = RunMode::Parallel;
   bool keep_maps = true;          // keep each member's map at image size in the outcome
+  // When > 0, kept maps of an image whose longer side exceeds this are kept smaller, at this
+  // longer side (aspect kept): 19 maps of a 50 MP image at full size are 3.8 GB of floats,
+  // for overlays 512 px wide. The gate never uses them (it works on the feature grid).
+  int max_map_side = 0;
 };
 
 // Time spent per stage over a call, for the benchmark (seconds, wall clock).
@@ -41,7 +49,8 @@ struct EnsembleTimings {
 
 class Ensemble {
  public:
-  // Builds every member (and loads its weights); throws ModelError naming the member/file.
+  // Builds every member (and loads its weights); throws ModelError naming the member/file,
+  // or naming both hashes when a file does not match its weights_hash.
   explicit Ensemble(EnsembleOptions options);
   ~Ensemble();
   Ensemble(Ensemble&&) noexcept;

@@ -14,6 +14,7 @@ enum class GateStatus {
   Ok,
   EmptyMap,   // the member's map is all zero: no evidence to locate (member cannot be judged)
   EmptyMask,  // the image's lung mask is empty: no member can be judged on this image
+  InvalidMask,  // the mask failed mask_validity (lung_mask.h): judged like an empty mask
 };
 const char* to_string(GateStatus s);
 

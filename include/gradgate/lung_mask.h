@@ -23,6 +23,10 @@ struct LungMask {
   cv::Mat mask;  // CV_8UC1, 0 or 255, at the image's size
   Source source = Source::Atlas;
   std::vector<std::string> warnings;  // e.g. "mask resized from 512x512 to 224x224"
+  // Non-empty when mask_validity() refused the mask (its reason): no member can be judged
+  // against it, so the gate gives every member GateStatus::InvalidMask and the task's
+  // fallback decides, as for an empty mask. A warning says so too.
+  std::string invalid;
 
   // True when there is no lung pixel at all (or no mask). The gate reports this status
   // instead of scoring members against an empty region.
@@ -57,6 +61,23 @@ cv::Mat read_mask_file(const std::filesystem::path& path, std::optional<cv::Size
 // Post-processing shared by the segmenter and the atlas: keeps the two largest 8-connected
 // components of a 0/255 mask and fills their holes. Returns CV_8UC1 0/255.
 cv::Mat keep_two_largest_and_fill(const cv::Mat& binary);
+
+// Whether a non-empty 0/255 mask can stand for the lungs of its image. Refused, with the
+// reason: covering more than kMaxMaskFraction of the image (an all-255 mask, a binarised
+// gradient: every map would pass), less than kMinMaskFraction (a speck: every map would
+// fail), or fragmented, its two largest 8-connected components holding less than
+// kMinMaskLargestTwo of its pixels (sparse noise; lungs are one or two blobs), or ragged,
+// more than kMaxMaskEdge of its pixels on its edge (dense noise, which percolates into one
+// component). Real masks of the cxr set pass (tests/test_reliability_core.cpp checks 300).
+constexpr double kMaxMaskFraction = 0.90;
+constexpr double kMinMaskFraction = 0.02;
+constexpr double kMinMaskLargestTwo = 0.80;
+constexpr double kMaxMaskEdge = 0.50;
+struct MaskValidity {
+  bool valid = true;
+  std::string reason;  // empty when valid: "covers 100% of the image (at most 90%)", ...
+};
+MaskValidity mask_validity(const cv::Mat& mask);
 
 // Dice overlap of two masks (> 0 = inside) of the same size; 1 when both are empty.
 double dice(const cv::Mat& a, const cv::Mat& b);

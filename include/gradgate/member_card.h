@@ -14,6 +14,12 @@
 
 namespace gradgate {
 
+// The input sides a member may be given (networks.yaml presets and models manifests alike):
+// 32 px is the smallest side every architecture's stride still leaves a map at; past 2048 a
+// forward pass of the larger members needs tens of GB.
+constexpr int64_t kMinInputSide = 32;
+constexpr int64_t kMaxInputSide = 2048;
+
 struct NetworksConfig;
 struct ModelEntry;
 

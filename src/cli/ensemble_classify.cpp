@@ -58,9 +58,9 @@ int main(int argc, char** argv) {
     ("no-montage", po::bool_switch(&no_montage), "skip the montage PNG per image")
     ("batch", po::value(&rq.batch)->default_value(rq.batch), "images per Grad-CAM pass")
     ("threads", po::value(&rq.threads)->default_value(rq.threads, "all cores"), "cores to use")
-    ("serial", po::bool_switch(&rq.serial), "run members one after another (same results as parallel)")
+    ("serial", po::bool_switch(&rq.serial), "run members one after another, each on the threads it has in a parallel run (bit-identical results, slower: for checking)")
     ("require-trained", po::bool_switch(&require_trained), "refuse to run members without trained weights")
-    ("segmenter", po::value(&segmenter)->default_value("", "models/lung_unet/lung_unet.pt"), "lung U-Net weights")
+    ("segmenter", po::value(&segmenter)->default_value("", "models/lung_unet/lung_unet.pt"), "lung U-Net weights; none: no U-Net (a mask file, else the atlas)")
     ("atlas", po::value(&atlas)->default_value("", "masks/lung_atlas.png"), "lung atlas PNG")
     ("config-dir", po::value(&config_dir)->default_value("", "GRADGATE_CONFIG_DIR or the source tree's config/"), "configuration folder")
     ("no-progress", po::bool_switch(&no_progress), "no progress bar on stderr")
@@ -77,12 +77,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (vm.count("list-networks")) {
+      if (!rq.preset.empty()) checked_preset(rq.preset, "--preset");
       print_network_table(std::cout, rq.preset.empty() ? "compact" : rq.preset);
       return 0;
     }
     require_task(rq.task);
     if (rq.inputs.empty()) throw Error("no INPUT given: name image files, folders or a manifest/CSV");
-    rq.members = split_list(members);
+    rq.members = parse_member_list(members, "--members");
     // Given options only (the rest stay the task's); strings become enums here, through the
     // one name table each; run_classify validates tau and quorum (errors naming the option).
     const auto given = [&](const char* name) { return !vm[name].defaulted(); };
@@ -104,7 +105,13 @@ int main(int argc, char** argv) {
     rq.models_dir = models;
     rq.config_dir = config_dir;
     rq.out = out;
-    rq.segmenter = segmenter;
+    // An empty path is a typo (an unset variable), not a choice: "none" says it.
+    if (given("segmenter") && segmenter.empty())
+      throw ConfigError("--segmenter: empty path; give the U-Net weights, or 'none' for no U-Net (atlas)");
+    if (given("atlas") && atlas.empty())
+      throw ConfigError("--atlas: empty path; give the atlas PNG");
+    rq.use_segmenter = segmenter != "none";
+    rq.segmenter = rq.use_segmenter ? segmenter : "";
     rq.atlas = atlas;
     rq.overlays = !no_overlays;
     rq.montage = !no_montage;

@@ -8,12 +8,14 @@
 #include <memory>
 #include <iomanip>
 #include <iostream>
+#include <thread>
 
 #include <boost/program_options.hpp>
 #include <opencv2/core/utility.hpp>
 #include <torch/torch.h>
 
 #include "gradgate/common/png.h"
+#include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/image.h"
 #include "gradgate/lung_atlas.h"
@@ -66,7 +68,7 @@ int main(int argc, char** argv) {
       ("help,h", "show this help")
       ("data", po::value<std::string>()->default_value(default_data()),
        "cxr data folder holding manifest.csv (default: $GRADGATE_CXR_DATA)")
-      ("threads", po::value<int>()->default_value(1), "torch intra-op threads");
+      ("threads", po::value<int>()->default_value(1), "torch intra-op threads (0 = every core)");
   po::options_description net("U-Net (train)");
   net.add_options()
       ("base-width", po::value<int64_t>()->default_value(8), "channels of the first level (doubles per level)")
@@ -124,7 +126,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     po::notify(vm);
-    const int threads = vm["threads"].as<int>();
+    int threads = checked_threads(vm["threads"].as<int>(), "--threads");  // config.h's rule
+    if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(threads);
     cv::setNumThreads(threads);
 

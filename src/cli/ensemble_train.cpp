@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "cli_common.h"
+#include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/process_policy.h"
 #include "gradgate/train.h"
@@ -88,7 +89,8 @@ int run_import(int argc, char** argv) {
   // clang-format on
   po::variables_map vm;
   if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
-  io.members = split_list(members);
+  io.members = parse_member_list(members, "--members");
+  checked_preset(io.preset, "--preset");
   const TaskSpec spec = resolve_task(task);
   std::cout << "wrote " << import_members(spec, from, io, out).string() << "\n";
   return 0;
@@ -142,7 +144,13 @@ int main(int argc, char** argv) {
     // clang-format on
     po::variables_map vm;
     if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
-    o.members = split_list(members);
+    // The task files' validators (config.h): errors, never defaults.
+    o.members = parse_member_list(members, "--members");
+    checked_preset(o.preset, "--preset");
+    checked_threads(o.threads, "--threads");
+    if (o.parallel_members == 0 || o.parallel_members < -1)
+      throw ConfigError("--parallel-members: expected 1 or more (or -1, automatic), got " +
+                        std::to_string(o.parallel_members));
     o.member_lr = parse_member_lr(member_lr);
     o.init_dir = init;
     o.augment = !vm.count("no-augment");

@@ -5,6 +5,7 @@
 #include "gradgate/common/yaml_value.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
+#include "gradgate/member_card.h"
 #include "gradgate/zoo/member_info.h"
 
 namespace gradgate {
@@ -29,8 +30,8 @@ std::array<float, 3> read_triplet(const YamlValue& v, double lo, double hi) {
 PresetSpec read_preset(const YamlValue& v) {
   v.expect_keys({"input_side", "width"});
   PresetSpec p;
-  // 32 px is the smallest side every architecture's stride still leaves a map at.
-  p.input_side = v.at("input_side", "an integer in [32, 2048]").as_int(32, 2048);
+  // member_card.h's bounds, which models manifests are held to as well.
+  p.input_side = v.at("input_side", "an integer in [32, 2048]").as_int(kMinInputSide, kMaxInputSide);
   // The registry accepts width in (0, 4]; 1/64 is as thin as a member can usefully get.
   p.width = v.at("width", "a number in [0.015625, 4]").as_double(1.0 / 64.0, 4.0);
   return p;

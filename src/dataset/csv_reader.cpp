@@ -3,12 +3,19 @@
 #include <algorithm>
 #include <cctype>
 
+#include "gradgate/common/regular_file.h"
 #include "gradgate/error.h"
 
 namespace gradgate::dataset_detail {
 
 namespace {
 constexpr int kEof = std::char_traits<char>::eof();
+// A path, label or note is never this long: a longer field is a binary or runaway file, which
+// must not be read into memory whole.
+constexpr std::size_t kMaxField = 64 * 1024;
+std::string too_long() {
+  return "a field longer than " + std::to_string(kMaxField / 1024) + " KiB (not a CSV of images?)";
+}
 }
 
 std::string lower(std::string s) {
@@ -24,9 +31,12 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-CsvReader::CsvReader(const std::filesystem::path& file) : file_(file), in_(file, std::ios::binary) {
-  std::error_code ec;
-  if (!std::filesystem::exists(file, ec)) throw DatasetError(file.string() + ": file not found");
+CsvReader::CsvReader(const std::filesystem::path& file) : file_(file) {
+  // Checked before the stream opens it: opening a FIFO for reading blocks, /dev/zero never ends.
+  const std::string problem = regular_file_problem(file);
+  if (problem == "not found") throw DatasetError(file.string() + ": file not found");
+  if (!problem.empty()) throw DatasetError(file.string() + ": " + problem);
+  in_.open(file, std::ios::binary);
   if (!in_) throw DatasetError(file.string() + ": cannot open for reading");
   buf_ = in_.rdbuf();
   // UTF-8 byte-order mark, as spreadsheet programs write it.
@@ -73,6 +83,7 @@ bool CsvReader::next(std::vector<std::string>& fields) {
           }
           if (c == '\n') ++line_;
           field += static_cast<char>(c);
+          if (field.size() > kMaxField) fail(too_long());
         }
         c = buf_->sgetc();
         if (c != ',' && c != '\n' && c != '\r' && c != kEof)
@@ -84,6 +95,7 @@ bool CsvReader::next(std::vector<std::string>& fields) {
           if (c == ',' || c == '\n' || c == '\r' || c == kEof) break;
           if (c == '"') fail("a quote inside an unquoted field (quote the whole field and double the quote)");
           field += static_cast<char>(buf_->sbumpc());
+          if (field.size() > kMaxField) fail(too_long());
         }
       }
       // Here c is a separator, a line end or the end of the file.

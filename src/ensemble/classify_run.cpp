@@ -12,6 +12,7 @@
 #include "gradgate/inputs.h"
 #include "gradgate/common/strings.h"
 #include "gradgate/member_card.h"
+#include "gradgate/output_dir.h"
 #include "gradgate/store/models_manifest.h"
 #include "gradgate/report.h"
 #include "gradgate/task.h"
@@ -33,6 +34,9 @@ std::vector<EnsembleMemberSpec> resolve_members(const ClassifyRequest& rq, const
   if (fs::exists(manifest_file)) {
     const ModelsManifest mf = load_models_manifest(manifest_file);
     *tuned = mf.gate;
+    if (mf.task != task.task.name)
+      throw ConfigError(manifest_file.string() + ": models trained for task '" + mf.task +
+                        "', not the requested task '" + task.task.name + "'");
     if (mf.classes != task.task.classes)
       throw ConfigError(manifest_file.string() + ": classes [" + join(mf.classes, ", ") +
                         "] differ from task " + task.task.name + "'s [" +
@@ -41,7 +45,7 @@ std::vector<EnsembleMemberSpec> resolve_members(const ClassifyRequest& rq, const
         rq.members.empty() ? std::vector<std::string>{} : rq.members;
     for (const auto& e : mf.members) {
       if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), e.name) == wanted.end()) continue;
-      specs.push_back({card_from_manifest(e), e.file});
+      specs.push_back({card_from_manifest(e), e.file, e.weights_hash});
     }
     for (const auto& w : wanted) mf.member(w);  // names a requested member the folder lacks
     return specs;
@@ -52,23 +56,29 @@ std::vector<EnsembleMemberSpec> resolve_members(const ClassifyRequest& rq, const
                       "ensemble-train import)");
   const std::string preset = rq.preset.empty() ? task.ensemble.preset : rq.preset;
   const auto& names = rq.members.empty() ? task.ensemble.members : rq.members;
-  for (const auto& name : names) specs.push_back({card_from_networks(name, preset, nets), {}});
+  for (const auto& name : names) specs.push_back({card_from_networks(name, preset, nets), {}, {}});
   return specs;
 }
 
 // Invalid request values are errors naming the CLI option (the request is what
 // ensemble-classify's options fill), checked before anything is loaded.
+// The validators are config.h's, which the task files use too.
 void check_request(const ClassifyRequest& rq) {
+  checked_members(rq.members, "--members");
+  if (!rq.preset.empty()) checked_preset(rq.preset, "--preset");
+  // --quorum's upper bound (the members selected) is checked once they are known (apply_settings).
   if (rq.quorum && *rq.quorum < 1)
-    throw ConfigError("--quorum must be >= 1, got " + std::to_string(*rq.quorum));
+    throw ConfigError("--quorum: expected 1 or more (at most the members selected), got " + std::to_string(*rq.quorum));
   if (rq.batch < 1) throw ConfigError("--batch must be >= 1");
-  if (rq.threads < 0) throw ConfigError("--threads must be >= 0 (0: all cores), got " + std::to_string(rq.threads));
+  checked_threads(rq.threads, "--threads");
 }
 
 // The request's gate/vote over the models folder's tuned gate over the task's (resolve_gate),
 // and the request's cam over the task's (check_request has passed).
 std::string apply_settings(const ClassifyRequest& rq, const EnsembleDefaults& task,
                            const std::optional<TunedGate>& tuned, const fs::path& manifest_file, EnsembleOptions* eo) {
+  // A given --quorum must be possible with the members selected: an error, never a clamp.
+  if (rq.quorum) checked_quorum(*rq.quorum, eo->members.size(), "--quorum");
   const ResolvedGate g = resolve_gate(rq, task.gate, task.vote, tuned, eo->members.size(), manifest_file.string());
   eo->gate = g.gate;
   eo->vote = g.vote;
@@ -96,14 +106,35 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
   const std::string gate_source = apply_settings(rq, task.ensemble, tuned, models_dir / "manifest.yaml", &eo);
   eo.mode = rq.serial ? RunMode::Serial : RunMode::Parallel;
 
-  const auto inputs = collect_inputs(rq.inputs);
-  configure_threads(rq.threads, rq.serial ? 1 : 0);
+  // Inputs are only read (bad ones fail before --out exists); the output folder is not input.
+  // A first streaming pass counts them for the progress bar and finds what fails early (an
+  // empty folder or CSV); the run then streams them again, a batch at a time, so a CSV of a
+  // million rows is never held whole.
+  std::vector<std::string> input_warnings;
+  std::size_t total = 0;
+  {
+    InputStream counting(rq.inputs, {rq.out}, &input_warnings);
+    for (InputImage in; counting.next(in);) ++total;
+  }
+  for (const auto& w : input_warnings) std::cerr << "warning: " << w << "\n";
+  InputStream inputs(rq.inputs, {rq.out});
+  // The folder is this run's from here on: a second run into it fails now, naming this one,
+  // before loading any member.
+  const OutputLock out_lock(rq.out);
+  // One plan for both modes: --serial runs the members one after another with the intra-op
+  // thread count each has in a parallel run, so the results are bit-identical (parallel.h);
+  // more threads per member would change torch's summation order (differences of 1e-5).
+  configure_threads(rq.threads, 0);
   // Maps at image size are kept only when something draws or saves them.
   eo.keep_maps = rq.overlays || rq.montage || rq.save_maps;
+  // Drawn maps need no more than the overlays' 512 px; saved maps are the image's size up to
+  // 4096 px a side (docs/outputs.md, "Limits"): a huge image costs no more than that.
+  eo.max_map_side = rq.save_maps ? kMaxSavedMapSide : kMaxDrawnMapSide;
   Ensemble ensemble(eo);
 
   LungMaskProviderOptions mo = default_lung_mask_options();
   if (!rq.segmenter.empty()) mo.segmenter_weights = rq.segmenter;
+  if (!rq.use_segmenter) mo.segmenter_weights.clear();
   if (!rq.atlas.empty()) mo.atlas = rq.atlas;
   const LungMaskProvider masks(mo);
 
@@ -133,35 +164,45 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
   ro.overlays = rq.overlays;
   ro.montage = rq.montage;
   ro.save_maps = rq.save_maps;
+  // Everything is loaded: an earlier run's outputs go now, so none outlive it beside the new
+  // results (and a run that failed above left them as they were).
+  clear_previous_outputs(rq.out);
+  // Output names follow the input order (rows are added in it), so reruns name files the same way.
   ReportWriter report(ro, info);
-  // Output names follow the input order, so reruns name files the same way.
-  for (const auto& in : inputs) report.stem_for(in.image);
-  ProgressBar progress(inputs.size(), "classify",
-                       rq.progress ? ProgressBar::Mode::Auto : ProgressBar::Mode::Off);
+  ProgressBar progress(total, "classify", rq.progress ? ProgressBar::Mode::Auto : ProgressBar::Mode::Off);
 
-  for (size_t start = 0; start < inputs.size(); start += static_cast<size_t>(rq.batch)) {
-    const size_t end = std::min(inputs.size(), start + static_cast<size_t>(rq.batch));
+  std::size_t end = 0;
+  while (true) {
+    std::vector<InputImage> batch;
+    for (InputImage in; batch.size() < static_cast<size_t>(rq.batch) && inputs.next(in);) batch.push_back(std::move(in));
+    if (batch.empty()) break;
+    end += batch.size();
     // Load and mask each image (in parallel: loading and the U-Net are per image); a failure
     // becomes that image's row, the batch goes on.
-    std::vector<ImageOutcome> rows(end - start);
-    std::vector<cv::Mat> loaded(end - start);
-    std::vector<LungMask> loaded_masks(end - start);
-    tbb::parallel_for(start, end, [&](size_t i) {
-      ImageOutcome& row = rows[i - start];
-      row.image = inputs[i].image;
+    std::vector<ImageOutcome> rows(batch.size());
+    std::vector<cv::Mat> loaded(batch.size());
+    std::vector<LungMask> loaded_masks(batch.size());
+    tbb::parallel_for(size_t{0}, batch.size(), [&](size_t i) {
+      ImageOutcome& row = rows[i];
+      row.image = batch[i].image;
       // The data set's label as the task's class (results.csv true_label); empty when the
       // input has none or the task does not use it.
-      if (!inputs[i].truth.empty())
-        if (const auto k = task.task.label_of(inputs[i].truth)) row.truth = task.task.classes[*k];
+      if (!batch[i].truth.empty())
+        if (const auto k = task.task.label_of(batch[i].truth)) row.truth = task.task.classes[*k];
       try {
-        loaded[i - start] = load_gray(inputs[i].image);
-        loaded_masks[i - start] = masks.for_image(loaded[i - start], inputs[i].image, inputs[i].mask);
+        loaded[i] = load_gray(batch[i].image);
+        loaded_masks[i] = masks.for_image(loaded[i], batch[i].image, batch[i].mask);
         row.ok = true;
       } catch (const std::exception& e) {
         row.ok = false;
         row.error = e.what();
       }
     });
+    // A mask the gate cannot use is said on stderr too (its row's mask_warnings holds it).
+    for (size_t k = 0; k < rows.size(); ++k)
+      if (rows[k].ok && !loaded_masks[k].invalid.empty())
+        std::cerr << "warning: " << rows[k].image.string() << ": lung mask not used: "
+                  << loaded_masks[k].invalid << "\n";
     std::vector<cv::Mat> grays;
     std::vector<LungMask> lung_masks;
     std::vector<size_t> good;

@@ -1,6 +1,7 @@
 #include "gradgate/ensemble.h"
 
 #include <chrono>
+#include <cmath>
 #include <algorithm>
 #include <map>
 
@@ -9,6 +10,7 @@
 #include "gradgate/error.h"
 #include "gradgate/gradcam.h"
 #include "gradgate/preprocess.h"
+#include "gradgate/store/models_manifest.h"
 #include "gradgate/zoo/registry.h"
 #include "gradgate/zoo/weights.h"
 
@@ -54,6 +56,19 @@ Ensemble::Ensemble(EnsembleOptions options) : options_(std::move(options)), impl
     Member m = make_member(spec.card.member, {k, spec.card.width, spec.card.input_side});
     if (!spec.weights.empty()) {
       LoadOptions lo;  // strict: a models folder must match its manifest exactly
+      if (!spec.weights_hash.empty()) {
+        std::string actual;
+        try {
+          actual = weights_file_hash(spec.weights);
+        } catch (const std::exception& e) {
+          throw ModelError("member " + spec.card.member + ": " + e.what());
+        }
+        if (actual != spec.weights_hash)
+          throw ModelError("member " + spec.card.member + ": weights file " + spec.weights.string() +
+                           " is not the one its models manifest lists (manifest weights_hash " +
+                           spec.weights_hash + ", file " + actual +
+                           "): replaced or from another run; retrain, or restore the file");
+      }
       try {
         load_torchvision_state_dict(*m, spec.weights, lo);
       } catch (const std::exception& e) {
@@ -85,8 +100,17 @@ std::vector<ImageOutcome> Ensemble::classify(const std::vector<cv::Mat>& grays,
   const size_t n = grays.size(), m = impl_->nets.size();
   std::vector<ImageOutcome> out(n);
   if (n == 0) return out;
+  // The size kept maps are upsampled to: the image's, within max_map_side.
   std::vector<cv::Size> sizes(n);
-  for (size_t i = 0; i < n; ++i) sizes[i] = grays[i].size();
+  for (size_t i = 0; i < n; ++i) {
+    sizes[i] = grays[i].size();
+    const int side = std::max(sizes[i].width, sizes[i].height);
+    if (options_.max_map_side > 0 && side > options_.max_map_side) {
+      const double s = options_.max_map_side / static_cast<double>(side);
+      sizes[i] = cv::Size(std::max(1, static_cast<int>(std::lround(sizes[i].width * s))),
+                          std::max(1, static_cast<int>(std::lround(sizes[i].height * s))));
+    }
+  }
 
   // Every member explains the whole batch: one head-only backward per member per batch. The
   // maps stay at the feature grid's resolution here; the gate works there (below).
@@ -137,6 +161,10 @@ std::vector<ImageOutcome> Ensemble::classify(const std::vector<cv::Mat>& grays,
       if (no_mask) {
         mo.share.status = GateStatus::EmptyMask;
         mo.share.mask_fraction = 0.0;
+      } else if (!masks[i].invalid.empty()) {
+        // mask_validity refused it (all white, a speck, noise): no member is judged against it.
+        mo.share.status = GateStatus::InvalidMask;
+        mo.share.mask_fraction = mask_fraction;
       } else if (cams[j].empty[i]) {
         mo.share.status = GateStatus::EmptyMap;
         mo.share.mask_fraction = mask_fraction;

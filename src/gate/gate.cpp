@@ -17,6 +17,7 @@ const char* to_string(GateStatus s) {
     case GateStatus::Ok: return "ok";
     case GateStatus::EmptyMap: return "empty-map";
     case GateStatus::EmptyMask: return "empty-mask";
+    case GateStatus::InvalidMask: return "invalid-mask";
   }
   return "?";
 }
@@ -195,11 +196,12 @@ GateDecision gate_decide(const std::vector<LungShare>& members, const GateOption
   d.kept.assign(n, false);
   d.scores.assign(n, 0.0);
   d.weights.assign(n, 0.0);
-  int empty_maps = 0, empty_masks = 0;
+  int empty_maps = 0, empty_masks = 0, invalid_masks = 0;
   for (int i = 0; i < n; ++i) {
     const auto& m = members[i];
     if (m.status == GateStatus::EmptyMap) ++empty_maps;
     if (m.status == GateStatus::EmptyMask) ++empty_masks;
+    if (m.status == GateStatus::InvalidMask) ++invalid_masks;
     d.scores[i] = gate_score(m, o.criterion);
     d.weights[i] = d.soft ? evidence_weight(m) : (m.status == GateStatus::Ok ? m.share : 0.0);
     const bool passes = d.soft ? d.weights[i] > 0.0 : m.status == GateStatus::Ok && d.scores[i] >= o.tau;
@@ -218,6 +220,8 @@ GateDecision gate_decide(const std::vector<LungShare>& members, const GateOption
   std::string why;
   if (empty_masks == n) {
     why = "lung mask is empty, the gate cannot judge any member";
+  } else if (invalid_masks == n) {
+    why = "lung mask is not usable (see mask_warnings), the gate cannot judge any member";
   } else {
     const std::string crit = to_string(o.criterion);
     why = std::to_string(d.num_passed) + " of " + std::to_string(n) +

@@ -164,6 +164,45 @@ ContainerInfo check_bmp(const std::vector<uint8_t>& b) {
   return info;
 }
 
+// The first image file directory's ImageWidth (256) and ImageLength (257), which libtiff
+// allocates from: a 30000x30000 TIFF is then refused before decoding, not after 1.26 GB.
+// Any other inconsistency is left to libtiff, which reports it itself.
+ContainerInfo check_tiff(const std::vector<uint8_t>& b) {
+  ContainerInfo info = info_for(Format::Tiff);
+  const bool little = b[0] == 'I';
+  const auto u16 = [&](std::size_t p) { return little ? (uint32_t(b[p]) | (uint32_t(b[p + 1]) << 8)) : be16(&b[p]); };
+  const auto u32 = [&](std::size_t p) { return little ? le32(&b[p]) : be32(&b[p]); };
+  const std::size_t n = b.size();
+  if (n < 8) {
+    info.problem = "truncated TIFF (incomplete header)";
+    return info;
+  }
+  const std::size_t ifd = u32(4);
+  if (ifd < 8 || ifd + 2 > n) {
+    info.problem = "corrupt TIFF (the first image directory lies outside the file)";
+    return info;
+  }
+  const std::size_t entries = u16(ifd);
+  if (ifd + 2 + entries * 12 > n) {
+    info.problem = "truncated TIFF (the first image directory runs past the end of the file)";
+    return info;
+  }
+  for (std::size_t k = 0; k < entries; ++k) {
+    const std::size_t e = ifd + 2 + k * 12;
+    const uint32_t tag = u16(e), type = u16(e + 2);
+    if (tag != 256 && tag != 257) continue;
+    // SHORT (3) or LONG (4); one value, stored in the entry itself.
+    const int64_t value = type == 3 ? u16(e + 8) : type == 4 ? u32(e + 8) : -1;
+    if (value < 0) {
+      info.problem = "corrupt TIFF (image size of an unexpected type)";
+      return info;
+    }
+    (tag == 256 ? info.width : info.height) = value;
+  }
+  if (info.width == 0 || info.height == 0) info.problem = "corrupt TIFF (no image size in its first directory)";
+  return info;
+}
+
 }  // namespace
 
 const char* format_name(Format f) {
@@ -192,7 +231,7 @@ ContainerInfo check_container(const std::vector<uint8_t>& bytes) {
     case Format::Png: return check_png(bytes);
     case Format::Jpeg: return check_jpeg(bytes);
     case Format::Bmp: return check_bmp(bytes);
-    case Format::Tiff: return info_for(Format::Tiff);
+    case Format::Tiff: return check_tiff(bytes);
     default: return info_for(Format::Unknown);
   }
 }

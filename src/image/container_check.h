@@ -15,13 +15,13 @@ Format sniff_format(const std::vector<uint8_t>& bytes);
 
 struct ContainerInfo {
   Format format = Format::Unknown;
-  int64_t width = 0;   // 0 when the header does not say (TIFF: read after decoding)
+  int64_t width = 0;   // from the header (PNG IHDR, JPEG SOF, BMP, TIFF's first IFD)
   int64_t height = 0;
   std::string problem;  // empty when the container is complete and consistent
 };
 
 // Walks the PNG chunks (to IEND), the JPEG markers (to EOI), the BMP header's declared
-// size. TIFF is left to libtiff, which reports truncation itself.
+// size, the TIFF's first directory (its size; the rest is left to libtiff).
 ContainerInfo check_container(const std::vector<uint8_t>& bytes);
 
 }  // namespace gradgate::image_detail

@@ -1,4 +1,7 @@
+#include <cerrno>
+#include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <mutex>
 
@@ -6,6 +9,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "gradgate/common/regular_file.h"
 #include "gradgate/error.h"
 #include "gradgate/image.h"
 #include "image/container_check.h"
@@ -29,24 +33,48 @@ void quiet_opencv_once() {
   });
 }
 
-std::vector<uint8_t> read_bytes(const fs::path& path) {
-  const std::string name = path.string();
+std::vector<uint8_t> read_bytes(const fs::path& path, const std::string& what) {
+  const std::string problem = regular_file_problem(path);
+  if (problem == "not found") throw ImageError(what + ": image file not found");
+  if (!problem.empty()) throw ImageError(what + ": " + problem);
   std::error_code ec;
-  if (!fs::exists(path, ec)) throw ImageError(name + ": image file not found");
-  if (fs::is_directory(path, ec)) throw ImageError(name + ": expected an image file, found a folder");
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (!ec && size > kMaxImageFileBytes)
+    throw ImageError(what + ": file of " + std::to_string(size >> 20) + " MB is too large for an image (at most " +
+                     std::to_string(kMaxImageFileBytes >> 20) + " MB)");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw ImageError(name + ": cannot open the image file for reading");
+  if (!in) throw ImageError(what + ": cannot open the image file for reading");
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw ImageError(name + ": read error");
-  if (bytes.empty()) throw ImageError(name + ": empty file (0 bytes), not an image");
+  if (in.bad()) throw ImageError(what + ": read error");
+  if (bytes.empty()) throw ImageError(what + ": empty file (0 bytes), not an image");
+  if (bytes.size() > kMaxImageFileBytes)  // grew while being read
+    throw ImageError(what + ": file is too large for an image");
   return bytes;
 }
 
-void check_side(int64_t width, int64_t height, const std::string& name) {
-  if (width > kMaxImageSide || height > kMaxImageSide)
-    throw ImageError(name + ": image of " + std::to_string(width) + "x" + std::to_string(height) +
+// Side and pixel count, from the header before decoding and again after (TIFF directories
+// and decoders may disagree with what was parsed).
+void check_size(int64_t width, int64_t height, const std::string& what) {
+  const int64_t limit = max_image_pixels();
+  if (width > kMaxImageSide || height > kMaxImageSide || width * height > limit)
+    throw ImageError(what + ": image of " + std::to_string(width) + "x" + std::to_string(height) +
                      " pixels is too large (at most " + std::to_string(kMaxImageSide) +
-                     " pixels per side)");
+                     " pixels per side and " + std::to_string(limit) +
+                     " pixels in all; refused before decoding)");
+}
+
+int64_t pixels_from_env() {
+  const char* env = std::getenv("GRADGATE_MAX_IMAGE_PIXELS");
+  if (!env || !*env) return kDefaultMaxImagePixels;
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(env, &end, 10);
+  if (errno != 0 || *end != '\0' || v <= 0) {
+    std::cerr << "gradgate: ignoring GRADGATE_MAX_IMAGE_PIXELS=" << env
+              << " (expected a positive integer); using " << kDefaultMaxImagePixels << "\n";
+    return kDefaultMaxImagePixels;
+  }
+  return v;
 }
 
 }  // namespace
@@ -83,31 +111,45 @@ cv::Mat to_gray_float(const cv::Mat& decoded, const std::string& what) {
   return gray;
 }
 
-cv::Mat load_gray(const fs::path& path) {
+int64_t max_image_pixels() {
+  static const int64_t limit = pixels_from_env();
+  return limit;
+}
+
+cv::Mat decode_image_file(const fs::path& path, const std::string& what) {
   quiet_opencv_once();
-  const std::string name = path.string();
-  const std::vector<uint8_t> bytes = read_bytes(path);
+  const std::vector<uint8_t> bytes = read_bytes(path, what);
 
   const auto info = check_container(bytes);
   if (info.format == Format::Unknown)
-    throw ImageError(name + ": not an image (expected PNG, JPEG, BMP or TIFF; the file starts "
+    throw ImageError(what + ": not an image (expected PNG, JPEG, BMP or TIFF; the file starts "
                             "with none of their signatures)");
   // Size first: a forged header claiming a huge image is best reported as that.
-  check_side(info.width, info.height, name);
-  if (!info.problem.empty()) throw ImageError(name + ": " + info.problem);
+  check_size(info.width, info.height, what);
+  if (!info.problem.empty()) throw ImageError(what + ": " + info.problem);
 
   cv::Mat decoded;
   try {
     // IMREAD_UNCHANGED keeps 16-bit depth and every channel (it already implies ANYDEPTH).
     decoded = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
   } catch (const cv::Exception& e) {
-    throw ImageError(name + ": corrupt " + format_name(info.format) + " (" + e.err + ")");
+    throw ImageError(what + ": corrupt " + format_name(info.format) + " (" + e.err + ")");
   }
   if (decoded.empty())
-    throw ImageError(name + ": corrupt " + std::string(format_name(info.format)) +
+    throw ImageError(what + ": corrupt " + std::string(format_name(info.format)) +
                      " (the decoder could not read it)");
-  check_side(decoded.cols, decoded.rows, name);
-  return to_gray_float(decoded, name);
+  check_size(decoded.cols, decoded.rows, what);
+  return decoded;
+}
+
+cv::Mat load_gray(const fs::path& path) {
+  const std::string name = path.string();
+  cv::Mat gray = to_gray_float(decode_image_file(path, name), name);
+  if (gray.cols < kMinImageSide || gray.rows < kMinImageSide)
+    throw ImageError(name + ": image of " + std::to_string(gray.cols) + "x" + std::to_string(gray.rows) +
+                     " pixels is too small (at least " + std::to_string(kMinImageSide) +
+                     " pixels per side: the members would classify a blown-up handful of pixels)");
+  return gray;
 }
 
 }  // namespace gradgate

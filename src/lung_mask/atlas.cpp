@@ -6,6 +6,7 @@
 
 #include "gradgate/common/png.h"
 #include "gradgate/error.h"
+#include "gradgate/image.h"
 #include "gradgate/lung_mask.h"
 
 namespace gradgate {
@@ -54,8 +55,9 @@ LungAtlas::LungAtlas(cv::Mat probability) : probability_(std::move(probability))
 }
 
 LungAtlas LungAtlas::load(const std::filesystem::path& path) {
-  cv::Mat raw = cv::imread(path.string(), cv::IMREAD_ANYDEPTH | cv::IMREAD_GRAYSCALE);
-  if (raw.empty()) throw ImageError("lung atlas " + path.string() + " is missing or not a readable image");
+  // The images' reader: regular files only, the pixel limit checked before decoding.
+  cv::Mat raw = decode_image_file(path, "lung atlas " + path.string());
+  if (raw.channels() != 1) cv::extractChannel(raw, raw, 0);
   cv::Mat p;
   raw.convertTo(p, CV_32F, raw.depth() == CV_16U ? 1.0 / 65535.0 : 1.0 / 255.0);
   return LungAtlas(p);

@@ -2,7 +2,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "gradgate/common/regular_file.h"
 #include "gradgate/error.h"
+#include "gradgate/image.h"
 #include "gradgate/lung_mask.h"
 
 namespace gradgate {
@@ -35,17 +37,27 @@ std::optional<fs::path> find_mask_beside(const fs::path& image) {
 
 cv::Mat read_mask_file(const fs::path& path, std::optional<cv::Size> image_size,
                        std::vector<std::string>* warnings) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) throw ImageError("lung mask file not found: " + path.string());
-  cv::Mat raw = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
-  if (raw.empty())
-    throw ImageError("lung mask file " + path.string() + " cannot be read (not an image, or corrupt)");
+  // The images' reader and limits: regular files only, pixel count checked before decoding.
+  if (regular_file_problem(path) == "not found") throw ImageError("lung mask file not found: " + path.string());
+  cv::Mat raw = decode_image_file(path, "lung mask file " + path.string());
   if (raw.depth() != CV_8U && raw.depth() != CV_16U && raw.depth() != CV_32F)
     throw ImageError("lung mask file " + path.string() + ": unsupported pixel depth (expected 8 or 16 bit)");
   // Any channel > 0 marks lung; an alpha channel is ignored.
   std::vector<cv::Mat> channels;
   cv::split(raw, channels);
   if (channels.size() == 4 || channels.size() == 2) channels.pop_back();
+  // A mask is black and white; grey levels (a gradient, a photo, an anti-aliased drawing past
+  // its edges) are read as lung wherever > 0, which the caller should know.
+  // Binary means two values, 0 and one other (a label of 1 in a 16-bit file is binary too).
+  if (warnings && !channels.empty()) {
+    double top = 0;
+    cv::minMaxLoc(channels[0], nullptr, &top);
+    const double grey = cv::countNonZero((channels[0] > 0) & (channels[0] < top)) / static_cast<double>(channels[0].total());
+    if (grey > 0.05)
+      warnings->push_back("lung mask " + path.filename().string() + " is not binary (" +
+                          std::to_string(static_cast<int>(grey * 100 + 0.5)) +
+                          "% of its pixels are grey); read as lung wherever > 0");
+  }
   cv::Mat mask = cv::Mat::zeros(raw.size(), CV_8UC1);
   for (const auto& c : channels) mask |= (c > 0);
   if (image_size && mask.size() != *image_size) {

@@ -34,7 +34,14 @@ LungMask LungMaskProvider::get(const cv::Mat& gray, const std::optional<std::fil
   } else {
     throw ConfigError("lung mask: no mask file for the image and neither a segmenter nor an atlas configured");
   }
-  if (out.empty()) out.warnings.push_back(std::string("lung mask from ") + to_string(out.source) + " is empty");
+  if (out.empty()) {
+    out.warnings.push_back(std::string("lung mask from ") + to_string(out.source) + " is empty");
+  } else if (const MaskValidity v = mask_validity(out.mask); !v.valid) {
+    // Every source is checked: a file may be anything, and the U-Net can fail on an odd film.
+    out.invalid = v.reason;
+    out.warnings.push_back(std::string("lung mask from ") + to_string(out.source) + " not used: " +
+                           v.reason + "; the gate judges no member on this image (fallback decides)");
+  }
   return out;
 }
 

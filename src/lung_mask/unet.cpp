@@ -6,6 +6,7 @@
 #include "gradgate/common/atomic_file.h"
 #include "gradgate/error.h"
 #include "gradgate/preprocess.h"
+#include "gradgate/zoo/weights.h"
 
 namespace gradgate {
 namespace {
@@ -86,6 +87,7 @@ void save_unet(UNet net, const std::filesystem::path& path) {
 UNet load_unet(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path))
     throw ModelError("lung U-Net weights not found: " + path.string());
+  check_torch_archive(path.string(), "lung U-Net weights");
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path.string());
@@ -101,7 +103,7 @@ UNet load_unet(const std::filesystem::path& path) {
   } catch (const ModelError&) {
     throw;
   } catch (const std::exception& e) {
-    throw ModelError("cannot load lung U-Net weights " + path.string() + ": " + e.what());
+    throw ModelError("cannot load lung U-Net weights " + path.string() + ": " + error_text(e));
   }
 }
 

@@ -61,7 +61,9 @@ void ReportWriter::write_run_json(bool finished) {
 
 void ReportWriter::add(const ImageOutcome& o) {
   std::map<std::string, std::string> outputs;
-  const std::string stem = names_.stem_for(o.image);
+  // Only rows with outputs take a stem (an error row has none): a run streaming a million
+  // unreadable paths keeps no name for them.
+  const std::string stem = o.ok ? names_.stem_for(o.image) : std::string();
   if (o.ok) {
     const fs::path& out = options_.out_dir;
     std::vector<std::string> files(o.members.size());

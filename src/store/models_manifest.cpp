@@ -10,6 +10,7 @@
 #include "gradgate/common/fnv1a.h"
 #include "gradgate/common/yaml_value.h"
 #include "gradgate/error.h"
+#include "gradgate/member_card.h"
 #include "gradgate/zoo/member_info.h"
 
 namespace gradgate {
@@ -142,9 +143,8 @@ ModelsManifest load_models_manifest(const fs::path& dir_or_file, WeightFiles wei
       name.fail(err.what());
     }
     e.preset = n.at("preset", "a preset name").as<std::string>("a string");
-    const YamlValue side = n.at("input_side", "a positive integer");
-    e.input_side = side.as<int64_t>("a positive integer");
-    if (e.input_side < 8) side.fail("expected a side of at least 8 pixels");
+    // networks.yaml's bounds (member_card.h): `input_side: 999999` must not reach a network.
+    e.input_side = n.at("input_side", "an integer in [32, 2048]").as_int(kMinInputSide, kMaxInputSide);
     const YamlValue width = n.at("width", "a number");
     e.width = width.as<double>("a number");
     if (!(e.width > 0.0 && e.width <= 4.0)) width.fail("expected a number in (0, 4]");

@@ -10,6 +10,8 @@
 #include "gradgate/error.h"
 #include "gradgate/train_step.h"
 #include "gradgate/zoo/registry.h"
+#include "gradgate/zoo/seeded_dropout.h"
+#include "gradgate/zoo/weights.h"
 
 namespace gradgate::train_detail {
 
@@ -101,10 +103,11 @@ void save_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Mo
 
 torch::serialize::InputArchive read_checkpoint(const fs::path& path, const std::string& tag) {
   torch::serialize::InputArchive a;
+  check_torch_archive(path.string(), "checkpoint");
   try {
     a.load_from(path.string());
   } catch (const std::exception& e) {
-    throw ModelError("checkpoint " + path.string() + " cannot be read (" + e.what() +
+    throw ModelError("checkpoint " + path.string() + " cannot be read (" + error_text(e) +
                      "); delete it to start this member again");
   }
   c10::IValue v;
@@ -325,6 +328,9 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
       std::lock_guard<std::mutex> lock(torch_rng_mutex());
       torch::manual_seed(mix_seed(opt.seed, mh, epoch + 1, 0xd209));
     }
+    // Dropout draws from the member's own generators (zoo/seeded_dropout.h): the global one
+    // above is re-seeded by every member running beside this one at its own epoch start.
+    seed_dropout(*model, mix_seed(opt.seed, mh, epoch + 1, 0xd7a0));
     std::mt19937_64 rng(mix_seed(opt.seed, mh, epoch + 1, 0x5bf1));
     std::vector<std::size_t> order(n);
     if (opt.balance == "sampler") {

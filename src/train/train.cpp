@@ -16,6 +16,7 @@
 #include "gradgate/common/strings.h"
 #include "gradgate/common/utc_time.h"
 #include "gradgate/error.h"
+#include "gradgate/output_dir.h"
 #include "gradgate/parallel.h"
 #include "gradgate/store/models_manifest.h"
 #include "gradgate/zoo/registry.h"
@@ -194,6 +195,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   const TaskData td = collect_task_data(task, data);
   const std::string hash = data_hash(data, td);
   fs::create_directories(out);
+  const OutputLock out_lock(out);  // a second training into this folder fails now (output_dir.h)
   if (!opt.resume) fs::remove_all(out / "checkpoints");
 
   // The cores in all: --threads, else every core TBB sees (parallel.h).

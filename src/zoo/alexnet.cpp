@@ -2,6 +2,7 @@
 // channels), split after features.11 (the study's relu5).
 #include <torch/torch.h>
 
+#include "gradgate/zoo/seeded_dropout.h"
 #include "zoo/families.h"
 #include "zoo/torchvision_util.h"
 
@@ -31,8 +32,8 @@ class AlexNetImpl : public MemberImpl {
     hidden_ = scaled_channels(4096, o.width);
     classifier_ = register_module(
         "classifier",
-        nn::Sequential(nn::Dropout(0.5), nn::Linear(c(256) * 6 * 6, hidden_), nn::ReLU(),
-                       nn::Dropout(0.5), nn::Linear(hidden_, hidden_), nn::ReLU(),
+        nn::Sequential(SeededDropout(0.5), nn::Linear(c(256) * 6 * 6, hidden_), nn::ReLU(),
+                       SeededDropout(0.5), nn::Linear(hidden_, hidden_), nn::ReLU(),
                        nn::Linear(hidden_, num_classes_)));
   }
 

@@ -6,6 +6,7 @@
 // torchvision kept for weight compatibility, and reproduced here on purpose.
 #include <torch/torch.h>
 
+#include "gradgate/zoo/seeded_dropout.h"
 #include "gradgate/error.h"
 #include "zoo/families.h"
 #include "zoo/torchvision_util.h"
@@ -85,7 +86,7 @@ class GoogLeNetImpl : public MemberImpl {
     inception5a = block("inception5a", inception4e->out_channels, 256, 160, 320, 32, 128, 128);
     inception5b = block("inception5b", inception5a->out_channels, 384, 192, 384, 48, 128, 128);
     feature_channels_ = inception5b->out_channels;
-    dropout = register_module("dropout", torch::nn::Dropout(0.2));
+    dropout = register_module("dropout", SeededDropout(0.2));
     fc = register_module("fc", torch::nn::Linear(feature_channels_, num_classes_));
 
     // torchvision's init: truncated normal (std 0.01, cut at +-2) for conv and linear
@@ -127,7 +128,7 @@ class GoogLeNetImpl : public MemberImpl {
   Inception inception3a{nullptr}, inception3b{nullptr}, inception4a{nullptr}, inception4b{nullptr},
       inception4c{nullptr}, inception4d{nullptr}, inception4e{nullptr}, inception5a{nullptr},
       inception5b{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  SeededDropout dropout{nullptr};
   torch::nn::Linear fc{nullptr};
 };
 

@@ -3,6 +3,7 @@
 // classifier (AuxLogits) is left out, as torchvision does with aux_logits=False.
 #include <torch/torch.h>
 
+#include "gradgate/zoo/seeded_dropout.h"
 #include "gradgate/error.h"
 #include "zoo/families.h"
 #include "zoo/torchvision_util.h"
@@ -184,7 +185,7 @@ class Inception3Impl : public MemberImpl {
     Mixed_7b = register_module("Mixed_7b", InceptionE(Mixed_7a->out_channels, c));
     Mixed_7c = register_module("Mixed_7c", InceptionE(Mixed_7b->out_channels, c));
     feature_channels_ = Mixed_7c->out_channels;
-    dropout = register_module("dropout", torch::nn::Dropout(0.5));
+    dropout = register_module("dropout", SeededDropout(0.5));
     fc = register_module("fc", torch::nn::Linear(feature_channels_, num_classes_));
 
     // torchvision's init: truncated normal (std 0.1, cut at +-2) for conv and linear weights,
@@ -230,7 +231,7 @@ class Inception3Impl : public MemberImpl {
   InceptionC Mixed_6b{nullptr}, Mixed_6c{nullptr}, Mixed_6d{nullptr}, Mixed_6e{nullptr};
   InceptionD Mixed_7a{nullptr};
   InceptionE Mixed_7b{nullptr}, Mixed_7c{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  SeededDropout dropout{nullptr};
   torch::nn::Linear fc{nullptr};
 };
 

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "gradgate/zoo/seeded_dropout.h"
 #include "gradgate/error.h"
 #include "zoo/families.h"
 #include "zoo/torchvision_util.h"
@@ -74,7 +75,7 @@ class MobileNetV2Impl : public MemberImpl {
     f->push_back(conv_bn_relu6(in, last_channel_, 1));  // features.18, the study's out_relu
     features_ = register_module("features", f);
     classifier = register_module("classifier",
-                                 nn::Sequential(nn::Dropout(0.2), nn::Linear(last_channel_, num_classes_)));
+                                 nn::Sequential(SeededDropout(0.2), nn::Linear(last_channel_, num_classes_)));
 
     // torchvision's init: Kaiming-normal (fan_out) convs, BN 1/0, linear N(0, 0.01) / 0.
     torch::NoGradGuard no_grad;
@@ -114,7 +115,7 @@ class MobileNetV2Impl : public MemberImpl {
     fresh->to(old->weight.device(), old->weight.scalar_type());
     fresh->train(is_training());
     // A Sequential cannot swap one child, so the (parameter-free) dropout is rebuilt with it.
-    auto seq = nn::Sequential(nn::Dropout(0.2), fresh);
+    auto seq = nn::Sequential(SeededDropout(0.2), fresh);
     seq->train(is_training());
     classifier = replace_module("classifier", seq);
     num_classes_ = n;

@@ -4,6 +4,7 @@
 // Every ReLU runs in place, as torchvision's (all belong to features()).
 #include <torch/torch.h>
 
+#include "gradgate/zoo/seeded_dropout.h"
 #include "zoo/families.h"
 #include "zoo/torchvision_util.h"
 
@@ -73,7 +74,7 @@ class SqueezeNetImpl : public MemberImpl {
                        fire(2 * c(192), 64, 256), fire(2 * c(256), 64, 256)));
     final_in_ = 2 * c(256);
     classifier_ = register_module(
-        "classifier", nn::Sequential(nn::Dropout(0.5), final_conv(final_in_, num_classes_),
+        "classifier", nn::Sequential(SeededDropout(0.5), final_conv(final_in_, num_classes_),
                                      nn::ReLU(nn::ReLUOptions(true)),
                                      nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({1, 1}))));
   }
@@ -87,7 +88,7 @@ class SqueezeNetImpl : public MemberImpl {
 
   void reset_classifier(int64_t n) override {
     num_classes_ = n;
-    nn::Sequential c(nn::Dropout(0.5), final_conv(final_in_, n), nn::ReLU(nn::ReLUOptions(true)),
+    nn::Sequential c(SeededDropout(0.5), final_conv(final_in_, n), nn::ReLU(nn::ReLUOptions(true)),
                      nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({1, 1})));
     classifier_ = replace_module("classifier", c);
   }

@@ -2,6 +2,7 @@
 
 #include <caffe2/serialize/inline_container.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -29,6 +30,26 @@ const char* kind_name(Value::Kind k) {
   return "?";
 }
 
+Value::~Value() {
+  std::vector<Ref> work;
+  const auto take = [&work](Value& v) {
+    for (auto& r : v.items) work.push_back(std::move(r));
+    for (auto& [k, x] : v.dict) {
+      work.push_back(std::move(k));
+      work.push_back(std::move(x));
+    }
+    if (v.state) work.push_back(std::move(v.state));
+    v.items.clear();
+    v.dict.clear();
+  };
+  take(*this);
+  while (!work.empty()) {
+    Ref r = std::move(work.back());
+    work.pop_back();
+    if (r && r.use_count() == 1) take(*r);  // the last owner: its children go on the list
+  }  // r's destructor finds no children left
+}
+
 namespace {
 
 Ref make(Value::Kind k) {
@@ -47,6 +68,13 @@ Ref make_str(std::string s, Value::Kind k = Value::Kind::String) {
   return v;
 }
 
+// Bounds on what a weights file may ask of the reader. Nesting: a Value tree is torn down
+// recursively (shared_ptr destructors), so 100,000 nested TUPLE1s overflowed the stack
+// (SIGSEGV); a state dict nests 3-5 deep. Opcodes: each may create a value of ~200 bytes; a
+// state dict of the largest member (nasnetlarge, ~1,500 tensors) runs ~30,000.
+constexpr int kMaxDepth = 1000;
+constexpr std::size_t kMaxOpcodes = 2'000'000;
+
 class Unpickler {
  public:
   Unpickler(const uint8_t* data, std::size_t size, const PersistentLoad& pl)
@@ -57,6 +85,8 @@ class Unpickler {
       op_pos_ = pos_;
       const uint8_t op = u8();
       op_ = op;
+      if (++opcodes_ > kMaxOpcodes)
+        limit("more than " + std::to_string(kMaxOpcodes) + " pickle opcodes (not a state dict)");
       switch (op) {
         case 0x80: u8(); break;                       // PROTO
         case 0x95: skip(8); break;                    // FRAME (protocol 4+): length, ignored
@@ -100,12 +130,14 @@ class Unpickler {
           auto t = make(Value::Kind::Tuple);
           t->items.assign(stack_.end() - n, stack_.end());
           stack_.resize(stack_.size() - n);
+          nest(t, t->items);
           push(t);
           break;
         }
         case 't': {                                                    // TUPLE
           auto t = make(Value::Kind::Tuple);
           t->items = pop_mark();
+          nest(t, t->items);
           push(t);
           break;
         }
@@ -113,18 +145,21 @@ class Unpickler {
         case 'l': {                                                    // LIST
           auto l = make(Value::Kind::List);
           l->items = pop_mark();
+          nest(l, l->items);
           push(l);
           break;
         }
         case 'a': {                                                    // APPEND
           auto v = pop();
           expect(top(), Value::Kind::List)->items.push_back(v);
+          nest(top(), {v});
           break;
         }
         case 'e': {                                                    // APPENDS
           auto vs = pop_mark();
           auto& l = expect(top(), Value::Kind::List)->items;
           l.insert(l.end(), vs.begin(), vs.end());
+          nest(top(), vs);
           break;
         }
         case '}': push(make(Value::Kind::Dict)); break;                // EMPTY_DICT
@@ -166,18 +201,19 @@ class Unpickler {
         case 'R': {                                                    // REDUCE
           auto args = pop();
           auto fn = pop();
-          push(call(fn, args));
+          push(nest(call(fn, args), {args}));
           break;
         }
         case 0x81: {                                                   // NEWOBJ
           auto args = pop();
           auto cls = pop();
-          push(call(cls, args));
+          push(nest(call(cls, args), {args}));
           break;
         }
         case 'b': {                                                    // BUILD
           auto state = pop();
-          top()->state = state;  // OrderedDict._metadata and the like: kept, not interpreted
+          top()->state = state;
+          nest(top(), {state});  // OrderedDict._metadata and the like: kept, not interpreted
           break;
         }
         default: fail("unsupported pickle opcode");
@@ -254,6 +290,21 @@ class Unpickler {
     expect(d, Value::Kind::Dict);
     if (kv.size() % 2) fail("odd number of dict items");
     for (std::size_t k = 0; k < kv.size(); k += 2) d->dict.emplace_back(kv[k], kv[k + 1]);
+    nest(d, kv);
+  }
+  [[noreturn]] void limit(const std::string& what) const {
+    std::ostringstream os;
+    os << what << " (at byte " << op_pos_ << ")";
+    throw PickleLimitError(os.str());
+  }
+  // `v` now holds `children`: its depth is one more than theirs, refused past kMaxDepth
+  // before the tree gets deep enough to overflow the stack when it is destroyed.
+  const Ref& nest(const Ref& v, const std::vector<Ref>& children) {
+    for (const auto& c : children)
+      if (c && c.get() != v.get()) v->depth = std::max(v->depth, c->depth + 1);
+    if (v->depth > kMaxDepth)
+      limit("pickle nesting deeper than " + std::to_string(kMaxDepth) + " levels (not a state dict)");
+    return v;
   }
   void memo_put(uint64_t idx) { memo_[idx] = top(); }
   Ref memo_get(uint64_t idx) const {
@@ -312,6 +363,7 @@ class Unpickler {
   std::size_t pos_ = 0, op_pos_ = 0;
   uint8_t op_ = 0;
   const PersistentLoad& persistent_load_;
+  std::size_t opcodes_ = 0;
   std::vector<Ref> stack_;
   std::vector<std::size_t> marks_;
   std::map<uint64_t, Ref> memo_;
@@ -334,6 +386,27 @@ c10::ScalarType storage_dtype(const std::string& type) {
 
 Ref unpickle(const uint8_t* data, std::size_t size, const PersistentLoad& persistent_load) {
   return Unpickler(data, size, persistent_load).run();
+}
+
+void check_pickle_bounds(const std::string& path) {
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
+  try {
+    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+  } catch (const c10::Error&) {
+    return;  // not a zip archive: torch's own reader says so
+  }
+  for (const auto& name : reader->getAllRecords()) {
+    if (name.size() < 4 || name.compare(name.size() - 4, 4, ".pkl") != 0) continue;
+    auto [pkl, size] = reader->getRecord(name);
+    const PersistentLoad none = [](const Ref&) { return make(Value::Kind::None); };
+    try {
+      unpickle(static_cast<const uint8_t*>(pkl.get()), size, none);
+    } catch (const PickleLimitError& e) {
+      throw PickleLimitError(name + ": " + e.what());
+    } catch (const std::exception&) {
+      // Opcodes or callables this reader does not model: torch's reader judges the rest.
+    }
+  }
 }
 
 Ref load_torch_save(const std::string& path) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,21 @@ struct Value {
   std::vector<std::pair<Ref, Ref>> dict;  // Dict (insertion order)
   torch::Tensor tensor;                   // Tensor; Storage: its 1-D data
   Ref state;                              // set by BUILD (e.g. OrderedDict's _metadata)
+  int depth = 0;                          // containers nested below this value
+
+  Value() = default;
+  Value(const Value&) = delete;
+  Value& operator=(const Value&) = delete;
+  // Iterative: children this value alone owns are taken apart on a work list, so no value
+  // tree, however deep (shared memo entries included), recurses through destructors.
+  ~Value();
+};
+
+// A pickle beyond the reader's bounds (nesting depth, opcode count): a crafted or runaway
+// file, refused before its value tree could overflow the stack or fill memory.
+class PickleLimitError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 const char* kind_name(Value::Kind k);
@@ -38,11 +54,18 @@ const char* kind_name(Value::Kind k);
 // to a value (a Storage).
 using PersistentLoad = std::function<Ref(const Ref& pid)>;
 
-// Unpickles `data`. Throws std::runtime_error describing the offset and opcode on bad input.
+// Unpickles `data`. Throws std::runtime_error describing the offset and opcode on bad input,
+// PickleLimitError past 1,000 levels of nesting or 2,000,000 opcodes.
 Ref unpickle(const uint8_t* data, std::size_t size, const PersistentLoad& persistent_load);
 
 // Reads a torch.save zip archive (any archive folder name) and unpickles its data.pkl,
 // loading storages from data/<key>. Throws std::runtime_error on failure.
 Ref load_torch_save(const std::string& path);
+
+// The pre-scan for files torch's own reader loads (torch::serialize::InputArchive: the U-Net,
+// training checkpoints), whose value teardown recurses too: walks every .pkl record of the
+// zip with this reader and throws PickleLimitError when one is beyond the bounds above.
+// Anything else (not a zip, opcodes this reader does not model) is left to torch.
+void check_pickle_bounds(const std::string& path);
 
 }  // namespace gradgate::zoo::pickle

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "gradgate/zoo/seeded_dropout.h"
 #include "zoo/families.h"
 #include "zoo/torchvision_util.h"
 
@@ -54,8 +55,8 @@ class VGGImpl : public MemberImpl {
     init_linear(fc3);
     init_linear(fc6);
     classifier_ = register_module(
-        "classifier", nn::Sequential(fc0, nn::ReLU(), nn::Dropout(0.5), fc3, nn::ReLU(),
-                                     nn::Dropout(0.5), fc6));
+        "classifier", nn::Sequential(fc0, nn::ReLU(), SeededDropout(0.5), fc3, nn::ReLU(),
+                                     SeededDropout(0.5), fc6));
   }
 
   torch::Tensor features(torch::Tensor x) override { return run_range(features_, 0, split_, x); }

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "gradgate/common/atomic_file.h"
+#include "gradgate/common/regular_file.h"
 #include "gradgate/common/strings.h"
 #include "gradgate/error.h"
 #include "zoo/torch_pickle.h"
@@ -78,15 +79,32 @@ std::string join_capped(const std::vector<std::string>& v, std::size_t max_items
 
 }  // namespace
 
+std::string error_text(const std::exception& e) {
+  if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
+  return e.what();
+}
+
+void check_torch_archive(const std::string& path, const std::string& what) {
+  const std::string problem = regular_file_problem(path);
+  if (!problem.empty()) throw ModelError(what + " " + path + ": " + problem);
+  try {
+    pickle::check_pickle_bounds(path);
+  } catch (const std::exception& e) {
+    throw ModelError(what + " " + path + ": refused: " + error_text(e));
+  }
+}
+
 NamedTensors read_state_dict(const std::string& path) {
-  if (!fs::exists(path)) throw ModelError(path + ": weights file not found");
+  const std::string problem = regular_file_problem(path);
+  if (problem == "not found") throw ModelError(path + ": weights file not found");
+  if (!problem.empty()) throw ModelError(path + ": " + problem);
   Ref top;
   try {
     top = pickle::load_torch_save(path);
   } catch (const ModelError&) {
     throw;
   } catch (const std::exception& e) {
-    throw ModelError(path + ": cannot read torch.save file: " + e.what());
+    throw ModelError(path + ": cannot read torch.save file: " + error_text(e));
   }
   const Value& dict = tensor_dict(*top, path);
   NamedTensors out;

@@ -7,6 +7,7 @@
 // here loads back (and into Python with torch.load).
 #include <torch/torch.h>
 
+#include <exception>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,6 +52,16 @@ LoadReport load_torchvision_state_dict(torch::nn::Module& model, const std::stri
 // The same for tensors already in memory; `source` names them in errors.
 LoadReport load_state_dict(torch::nn::Module& model, const NamedTensors& tensors,
                            const LoadOptions& options, const std::string& source);
+
+// An exception's message for a user: torch's c10::Error without the C++ backtrace its
+// what() carries (a corrupt file must read as one line, not a libtorch stack dump).
+std::string error_text(const std::exception& e);
+
+// Checks a file before torch's own reader (torch::serialize::InputArchive: the U-Net,
+// training checkpoints) opens it: a regular file, whose pickles stay within the reader's
+// bounds (nesting, opcodes; a crafted pickle otherwise overflows the stack in torch).
+// Throws ModelError "<what> <path>: <reason>".
+void check_torch_archive(const std::string& path, const std::string& what);
 
 // Writes all parameters and buffers as a plain dict of CPU tensors in torch.save's zip format
 // (Python: model.load_state_dict(torch.load(f))). Atomic: a temporary file, then a rename.
