@@ -78,17 +78,23 @@ TEST(GradCam, HeadOnlyEqualsFullGraphOnHandBuiltCnn) {
   }
 }
 
-class GradCamEveryMember : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(GradCamEveryMember, HeadOnlyEqualsFullGraphAtTinyPreset) {
-  const std::string name = GetParam();
+// A member of three classes at its tiny preset.
+MemberOptions tiny_options(const std::string& name) {
   MemberOptions o;
   o.num_classes = 3;
   const PresetSpec tiny = gradgate::testing::preset_of(name);
   o.width = tiny.width;
   o.input_side = tiny.input_side;
+  return o;
+}
+
+class GradCamEveryMember : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GradCamEveryMember, HeadOnlyEqualsFullGraphAtTinyPreset) {
+  const std::string name = GetParam();
+  const MemberOptions o = tiny_options(name);
   torch::manual_seed(7);
-  Member m = make_member(name, o);  // throws "not built yet" until the zoo lands
+  Member m = make_member(name, o);
   const auto x = torch::randn({2, 3, o.input_side, o.input_side});
   const auto got = compute_cam(*m, x);
   torch::Tensor targets;
@@ -116,11 +122,7 @@ TEST_P(GradCamEveryMember, HeadOnlyEqualsFullGraphAtTinyPreset) {
 // the fine layer equals Grad-CAM through the full graph w.r.t. fine_features' output.
 TEST_P(GradCamEveryMember, FineLayerSplitsFeaturesAndMatchesFullGraph) {
   const std::string name = GetParam();
-  MemberOptions o;
-  o.num_classes = 3;
-  const PresetSpec tiny = gradgate::testing::preset_of(name);
-  o.width = tiny.width;
-  o.input_side = tiny.input_side;
+  const MemberOptions o = tiny_options(name);
   torch::manual_seed(11);
   Member m = make_member(name, o);
   m->eval();

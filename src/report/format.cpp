@@ -1,5 +1,7 @@
 #include "report/format.h"
 
+#include "gradgate/common/strings.h"
+
 #include <cmath>
 #include <cstdio>
 
@@ -29,28 +31,6 @@ std::string csv_line(const std::vector<std::string>& fields) {
   return out;
 }
 
-namespace {
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is invalid.
-size_t utf8_length(const std::string& s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = b(i);
-  size_t n;
-  unsigned min;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) n = 2, min = 0x80;
-  else if ((c & 0xF0) == 0xE0) n = 3, min = 0x800;
-  else if ((c & 0xF8) == 0xF0) n = 4, min = 0x10000;
-  else return 0;
-  if (i + n > s.size()) return 0;
-  unsigned cp = c & (0x7F >> n);
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-}  // namespace
 
 std::string json_string(const std::string& s) {
   std::string out = "\"";
@@ -71,7 +51,7 @@ std::string json_string(const std::string& s) {
       ++i;
       continue;
     }
-    const size_t n = utf8_length(s, i);
+    const size_t n = utf8_sequence_length(s, i);
     if (n == 0) {
       out += "\\ufffd";
       ++i;
