@@ -33,19 +33,11 @@
 using namespace gradgate;
 namespace fs = std::filesystem;
 using gradgate::testing::TempDir;
+using gradgate::testing::contains;
+using gradgate::testing::error_of;
+using gradgate::testing::write_phantom_task;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // A torch.save-style zip whose data.pkl is `pkl`.
 void write_archive(const fs::path& file, const std::string& pkl) {
@@ -275,12 +267,7 @@ TEST(ReliabilityTorch, SeededDropoutIgnoresTheGlobalGenerator) {
 
 TEST(ReliabilityTorch, ParallelTrainingTwiceGivesIdenticalWeights) {
   TempDir tmp;
-  const fs::path task_file = tmp / "phantom-pneumonia.yaml";
-  std::ofstream(task_file) << "name: phantom-pneumonia\nclasses: [normal, pneumonia]\n"
-                              "labels:\n  normal: normal\n  bacterial: pneumonia\n  viral: pneumonia\n"
-                              "  covid: pneumonia\nsources: []\n"
-                              "ensemble:\n  members: [alexnet]\n  preset: tiny\n  tau: 0.5\n  quorum: 1\n"
-                              "  fallback: abstain\n  vote: soft\n  cam: gradcam\n  models_dir: models/x\n";
+  const fs::path task_file = write_phantom_task(tmp.path());  // members set below
   write_phantom_dataset(tmp / "data", 40, 64, 5);  // as test_train.cpp: every split gets every class
   const TaskSpec task = resolve_task(task_file.string());
   TrainOptions o;

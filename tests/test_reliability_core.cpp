@@ -27,6 +27,8 @@
 
 using namespace gradgate;
 namespace fs = std::filesystem;
+using gradgate::testing::contains;
+using gradgate::testing::error_of;
 
 namespace {
 
@@ -76,17 +78,6 @@ std::vector<uint8_t> tiff_claiming(uint32_t w, uint32_t h) {
   b.insert(b.end(), {0, 0, 0, 0});
   return b;
 }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 

@@ -35,21 +35,11 @@
 
 using namespace gradgate;
 using gradgate::testing::TempDir;
+using gradgate::testing::write_phantom_task;
 namespace fs = std::filesystem;
 
 namespace {
 
-// A two-class task over the phantoms (whose source is "phantom", which the shipped tasks
-// do not use): normal vs any opacity.
-fs::path write_task(const fs::path& dir) {
-  const fs::path file = dir / "phantom-pneumonia.yaml";
-  std::ofstream(file) << "name: phantom-pneumonia\nclasses: [normal, pneumonia]\n"
-                         "labels:\n  normal: normal\n  bacterial: pneumonia\n  viral: pneumonia\n"
-                         "  covid: pneumonia\nsources: []\n"
-                         "ensemble:\n  members: [darknet19]\n  preset: tiny\n  tau: 0.5\n  quorum: 1\n"
-                         "  fallback: abstain\n  vote: soft\n  cam: gradcam\n  models_dir: models/x\n";
-  return file;
-}
 
 // One small phantom set shared by the tests of this file (written once per process).
 const fs::path& phantoms() {
@@ -159,7 +149,7 @@ TEST(TrainStep, OptimiserFromOptionsAndOneWeightedStep) {
 
 TEST(Train, LearnsPhantomsAndWritesManifest) {
   TempDir tmp;
-  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  const TaskSpec task = resolve_task(write_phantom_task(tmp.path()).string());
   auto o = quick(8);
   const auto s = train_ensemble(task, phantoms() / "manifest.csv", o, tmp / "models");
   ASSERT_EQ(s.members.size(), 1u);
@@ -292,7 +282,7 @@ TEST(Train, ManifestErrorsNameFileAndKey) {
 
 TEST(Train, SameSeedSameWeights) {
   TempDir tmp;
-  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  const TaskSpec task = resolve_task(write_phantom_task(tmp.path()).string());
   auto o = quick(1);
   o.max_train_batches = 3;
   train_ensemble(task, phantoms(), o, tmp / "a");
@@ -310,7 +300,7 @@ TEST(Train, SameSeedSameWeights) {
 
 TEST(Train, BadInputStopsBeforeTraining) {
   TempDir tmp;
-  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  const TaskSpec task = resolve_task(write_phantom_task(tmp.path()).string());
   const std::string manifest = slurp(phantoms() / "manifest.csv");
   auto expect_error = [&](const std::string& csv, const std::vector<std::string>& needles) {
     const fs::path file = phantoms() / "bad-manifest.csv";  // images are relative to this folder
@@ -341,7 +331,7 @@ TEST(Train, BadInputStopsBeforeTraining) {
 #if __has_include("gradgate/dataset.h")
 TEST(Train, UnknownLabelsInPlainCsv) {
   TempDir tmp;
-  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  const TaskSpec task = resolve_task(write_phantom_task(tmp.path()).string());
   std::ofstream(tmp / "data.csv") << "path,label\n" << (phantoms() / "images/normal-0.png").string()
                                   << ",normal\n" << (phantoms() / "images/covid-0.png").string()
                                   << ",fungal\n";
@@ -360,7 +350,7 @@ TEST(Train, ResumesAfterKill) {
   TempDir tmp;
   const fs::path tool = fs::path(GRADGATE_TEST_WORK_DIR).parent_path() / "bin" / "ensemble-train";
   if (!fs::exists(tool)) GTEST_SKIP() << tool << " not built";
-  const fs::path task = write_task(tmp.path()), out = tmp / "models", log = tmp / "log.txt";
+  const fs::path task = write_phantom_task(tmp.path()), out = tmp / "models", log = tmp / "log.txt";
   const std::vector<std::string> args = {tool.string(), "--task", task.string(), "--data",
                                          phantoms().string(), "--out", out.string(), "--preset",
                                          "tiny", "--members", "darknet19", "--epochs", "5",
@@ -418,7 +408,7 @@ TEST(Train, ResumesAfterKill) {
 // epoch of two batches.
 struct RepeatedRuns {
   TempDir tmp;
-  TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  TaskSpec task = resolve_task(write_phantom_task(tmp.path()).string());
   TrainOptions o = quick(1);
   fs::path out = tmp / "models";
   RepeatedRuns() { o.max_train_batches = 2; }
@@ -524,7 +514,7 @@ TEST(Train, CheckpointOfOtherSettingsStopsBeforeTraining) {
 
 TEST(Train, MemberLrNamesAMemberOfTheRun) {
   TempDir tmp;
-  const TaskSpec task = resolve_task(write_task(tmp.path()).string());
+  const TaskSpec task = resolve_task(write_phantom_task(tmp.path()).string());
   auto o = quick(1);
   o.member_lr = {{"vgg19", 1e-4}};
   try {

@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -53,6 +55,30 @@ inline std::optional<fs::path> python_refs_dir() {
   fs::path p(env);
   if (!fs::exists(p / "DONE")) return std::nullopt;
   return p;
+}
+
+// The message of the exception `f` throws; empty when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// A two-class task over the phantoms (whose source is "phantom", which the shipped tasks
+// do not use): normal vs any opacity; one darknet19 member at the tiny preset by default.
+inline fs::path write_phantom_task(const fs::path& dir) {
+  const fs::path file = dir / "phantom-pneumonia.yaml";
+  std::ofstream(file) << "name: phantom-pneumonia\nclasses: [normal, pneumonia]\n"
+                         "labels:\n  normal: normal\n  bacterial: pneumonia\n  viral: pneumonia\n"
+                         "  covid: pneumonia\nsources: []\n"
+                         "ensemble:\n  members: [darknet19]\n  preset: tiny\n  tau: 0.5\n  quorum: 1\n"
+                         "  fallback: abstain\n  vote: soft\n  cam: gradcam\n  models_dir: models/x\n";
+  return file;
 }
 
 inline fs::path source_dir() { return ::gradgate::source_tree_dir(); }

@@ -348,7 +348,9 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
     for (int64_t b = 0; b < batches; ++b) {
       std::vector<std::size_t> idx(order.begin() + b * opt.batch,
                                    order.begin() + std::min<std::size_t>(n, (b + 1) * opt.batch));
-      torch::Tensor x = train_f.batch(idx, &aug, mix_seed(opt.seed, mh, epoch + 1, b), job.parallel_load);
+      // One draw per image and batch: the image and (with the lung penalty) its mask move alike.
+      const uint64_t aug_seed = mix_seed(opt.seed, mh, epoch + 1, b);
+      torch::Tensor x = train_f.batch(idx, &aug, aug_seed, job.parallel_load);
       std::vector<int64_t> ys;
       for (auto i : idx) ys.push_back(data.split[0][i].label);
       torch::Tensor y = torch::tensor(ys, torch::kInt64);
@@ -357,8 +359,7 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
       LungPenaltyInput penalty;
       if (opt.lung_penalty > 0) {
         penalty.weight = opt.lung_penalty;
-        penalty.masks = train_f.masks(idx, &aug, mix_seed(opt.seed, mh, epoch + 1, b),
-                                      job.parallel_load, penalty.has_mask);
+        penalty.masks = train_f.masks(idx, &aug, aug_seed, job.parallel_load, penalty.has_mask);
       }
       const StepLoss step = train_step(model, *optimizer, x, y,
                                        opt.balance == "loss" ? class_w_t : torch::Tensor(),
