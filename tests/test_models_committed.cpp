@@ -38,6 +38,7 @@ TEST(CommittedModels, EveryManifestAndMemberLoads) {
       mo.num_classes = task.num_classes();
       mo.width = e.width;
       mo.input_side = e.input_side;
+      mo.classifier_width = e.classifier_width;
       Member m = make_member(e.name, mo);
       if (!e.weights_hash.empty())
         EXPECT_EQ(e.weights_hash, weights_file_hash(e.file)) << "the weights differ from those the manifest lists";

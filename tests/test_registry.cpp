@@ -45,3 +45,24 @@ TEST(Registry, EveryMembersFineGridIsAtLeast7x7AtCompact) {
     EXPECT_GE(std::min(g.width, g.height), 7) << name << " at " << p.input_side << " px: " << g;
   }
 }
+
+// Issue 13 (size): at compact, alexnet's and vgg's hidden classifier layers are 256 units
+// (networks.yaml classifier_width), which keeps a vgg's half-precision file under 6 MB (17 MB
+// with 1,024-unit layers); other members and
+// other presets keep classifier_width unset (= width).
+TEST(Registry, CompactAlexnetAndVggHaveA256UnitClassifier) {
+  const NetworksConfig nets = load_networks_config(default_config_dir() / "networks.yaml");
+  for (const std::string name : {"alexnet", "vgg16", "vgg19"}) {
+    const PresetSpec p = nets.preset(name, "compact");
+    Member m = make_member(name, {2, p.width, p.input_side, p.classifier_width});
+    const auto params = m->named_parameters();
+    const std::string first = name == "alexnet" ? "classifier.1.weight" : "classifier.0.weight";
+    ASSERT_TRUE(params.contains(first)) << name;
+    EXPECT_EQ(params[first].size(0), 256) << name;
+    int64_t n = 0;
+    for (const auto& t : m->parameters()) n += t.numel();
+    EXPECT_LT(n * 2, 6'000'000) << name << ": " << n << " parameters";
+    EXPECT_EQ(nets.preset(name, "full").classifier_width, 0.0) << name;
+  }
+  EXPECT_EQ(nets.preset("resnet18", "compact").classifier_width, 0.0);
+}

@@ -29,12 +29,15 @@
 #include "gradgate/train.h"
 #include "gradgate/train_step.h"
 #include "gradgate/zoo/registry.h"
+#include "gradgate/zoo/weights.h"
 #include "test_util.h"
 #include "train/compat.h"
 #include "train/train_data.h"
 
 using namespace gradgate;
 using gradgate::testing::TempDir;
+using gradgate::testing::contains;
+using gradgate::testing::error_of;
 using gradgate::testing::write_phantom_task;
 namespace fs = std::filesystem;
 
@@ -579,4 +582,37 @@ TEST(Train, ImportTorchvisionRoundTrip) {
   } catch (const ModelError& err) {
     EXPECT_NE(std::string(err.what()).find("resnet18.pt"), std::string::npos) << err.what();
   }
+}
+
+// Issue 13: --init takes a gradgate models folder (its manifest names each member's file and
+// the side/width it was trained at); a run at another preset is refused before training. The
+// weights are stored in half precision by default and the manifest says so.
+TEST(Train, InitFromAGradgateModelsFolder) {
+  TempDir tmp;
+  const TaskSpec task = resolve_task(write_phantom_task(tmp.path()).string());
+  auto o = quick(1);
+  o.max_train_batches = 2;
+  train_ensemble(task, phantoms(), o, tmp / "first");
+  for (const auto& [k, t] : read_state_dict((tmp / "first" / "darknet19.pt").string()))
+    EXPECT_EQ(t.scalar_type(), k.find("num_batches_tracked") != std::string::npos ? torch::kInt64 : torch::kHalf) << k;
+  const ModelsManifest first = load_models_manifest(tmp / "first");
+  const auto dtype = std::find_if(first.training.begin(), first.training.end(),
+                                  [](const auto& kv) { return kv.first == "weights_dtype"; });
+  ASSERT_NE(dtype, first.training.end());
+  EXPECT_EQ(dtype->second, "float16");
+
+  o.init_dir = tmp / "first";
+  const auto s = train_ensemble(task, phantoms(), o, tmp / "second");
+  ASSERT_EQ(s.members.size(), 1u);
+  const ModelsManifest second = load_models_manifest(tmp / "second");
+  const auto init = std::find_if(second.training.begin(), second.training.end(),
+                                 [](const auto& kv) { return kv.first == "init"; });
+  ASSERT_NE(init, second.training.end());
+  EXPECT_EQ(init->second, (tmp / "first").string());
+
+  o.preset = "compact";
+  const std::string err = error_of([&] { train_ensemble(task, phantoms(), o, tmp / "third"); });
+  EXPECT_TRUE(contains(err, "--init")) << err;
+  EXPECT_TRUE(contains(err, "64 px")) << err;
+  EXPECT_FALSE(fs::exists(tmp / "third" / "darknet19.pt"));
 }

@@ -258,3 +258,57 @@ TEST(Weights, ReadsCheckpointWrapperAndDataParallelPrefix) {
   EXPECT_EQ(load_torchvision_state_dict(other, path).loaded.size(), 9u);
   EXPECT_TRUE(other.named_parameters()["fc.weight"].equal(tiny.named_parameters()["fc.weight"]));
 }
+
+// Issue 13 (size): a member stored in half precision is half the file, its integer buffers
+// keep their type, and it loads back (as float) exactly as the member rounded through half.
+TEST(Weights, HalfPrecisionFileLoadsAsTheRoundedMember) {
+  TempDir dir;
+  auto a = make_member("resnet18", small());
+  {
+    torch::NoGradGuard g;
+    for (auto& b : a->buffers())
+      if (b.is_floating_point()) b.uniform_(0.5, 1.5);
+  }
+  save_state_dict(*a, (dir / "f32.pt").string());
+  save_state_dict(*a, (dir / "f16.pt").string(), torch::kHalf);
+  const auto f32 = std::filesystem::file_size(dir / "f32.pt");
+  const auto f16 = std::filesystem::file_size(dir / "f16.pt");
+  EXPECT_LT(f16, f32 * 0.6) << f16 << " vs " << f32;
+
+  for (const auto& [k, t] : read_state_dict((dir / "f16.pt").string()))
+    EXPECT_EQ(t.scalar_type(), k.find("num_batches_tracked") != std::string::npos ? torch::kInt64 : torch::kHalf) << k;
+
+  auto b = make_member("resnet18", small());
+  load_torchvision_state_dict(*b, (dir / "f16.pt").string());
+  round_to_half(*a);
+  const auto sa = state_of(*a), sb = state_of(*b);
+  for (const auto& [k, t] : sa) {
+    EXPECT_EQ(sb.at(k).scalar_type(), t.scalar_type()) << k;
+    EXPECT_TRUE(t.equal(sb.at(k))) << k;
+  }
+}
+
+// Transfer between presets whose alexnet/vgg classifier_width differ (a folder trained before
+// the compact preset narrowed them): the hidden classifier layers start fresh, the
+// convolutions load.
+TEST(Weights, TransferKeepsHiddenClassifierLayersOfAnotherWidthFresh) {
+  TempDir dir;
+  const auto path = (dir / "wide_head.pt").string();
+  for (const std::string name : {"vgg16", "alexnet"}) {
+    MemberOptions wide = small(2), narrow = small(2);
+    narrow.classifier_width = 0.0625;
+    auto source = make_member(name, wide);
+    save_state_dict(*source, path);
+    auto target = make_member(name, narrow);
+    const auto before = state_of(*target);
+    EXPECT_THROW(load_torchvision_state_dict(*target, path), ModelError) << name;
+    LoadOptions opt;
+    opt.skip_classifier_if_mismatch = true;
+    const LoadReport r = load_torchvision_state_dict(*target, path, opt);
+    EXPECT_EQ(r.skipped_classifier.size(), 6u) << name;  // three linear layers, weight and bias
+    const auto src = state_of(*source), after = state_of(*target);
+    for (const auto& k : r.skipped_classifier) EXPECT_TRUE(after.at(k).equal(before.at(k))) << name << " " << k;
+    for (const auto& k : r.loaded) EXPECT_TRUE(after.at(k).equal(src.at(k))) << name << " " << k;
+    EXPECT_EQ(r.loaded.size() + 6, after.size()) << name;
+  }
+}

@@ -36,6 +36,7 @@ std::filesystem::path project_root_of(const std::filesystem::path& config_dir);
 struct PresetSpec {
   int64_t input_side = 0;
   double width = 1.0;
+  double classifier_width = 0.0;  // alexnet/vgg hidden classifier layers; 0 = width
 };
 
 // The preset names, smallest last: "full", "compact", "tiny".

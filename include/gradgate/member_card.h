@@ -28,6 +28,7 @@ struct MemberCard {
   std::string preset;          // full | compact | tiny
   int64_t input_side = 0;      // the network sees input_side x input_side
   double width = 1.0;          // channel multiplier
+  double classifier_width = 0.0;  // alexnet/vgg hidden classifier layers; 0 = width
   Normalization normalization;  // per channel, after gray is replicated to 3 channels
   std::string feature_layer;   // the registry's Grad-CAM layer (zoo/member_info.h)
 };

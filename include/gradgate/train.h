@@ -58,6 +58,10 @@ struct TrainOptions {
   // Weight of the lung penalty (train_step.h: outside_lung_share), added to the loss for
   // training images that have a lung mask; 0 = off.
   double lung_penalty = 0.0;
+  // Store each member's <member>.pt in half precision (half the size; loaded as float). The
+  // member is rounded to half before its validation and test figures, so they are the shipped
+  // weights' figures. Checkpoints stay in single precision.
+  bool half_weights = true;
   uint64_t seed = 1;
   int threads = 0;                    // 0 = every core
   int parallel_members = -1;          // members trained at once; -1 = automatic (see train.cpp)
@@ -73,6 +77,7 @@ struct MemberSummary {
   std::string name;
   int64_t input_side = 0;
   double width = 1.0;
+  double classifier_width = 0.0;  // alexnet/vgg hidden classifier layers; 0 = width
   std::string file;          // weights file name inside the output folder
   int epochs_run = 0;        // epochs trained in total (across resumes)
   int best_epoch = 0;        // 1-based epoch whose weights were kept

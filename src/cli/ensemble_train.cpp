@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   try {
     if (argc > 1 && std::string(argv[1]) == "import") return run_import(argc - 1, argv + 1);
 
-    std::string task, data, out, members, init, member_lr;
+    std::string task, data, out, members, init, member_lr, weights_dtype;
     TrainOptions o;
     po::options_description opts(
         "ensemble-train --task T --data MANIFEST|DIR --out DIR [options]\n"
@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
       ("out,o", po::value(&out)->required(), "output models folder")
       ("preset", po::value(&o.preset)->default_value("compact"), "member size: full | compact | tiny")
       ("members", po::value(&members)->default_value(""), "comma-separated members (default: the task's)")
-      ("init", po::value(&init)->default_value(""), "folder of torchvision state dicts <member>.pt to start from (classifier replaced)")
+      ("init", po::value(&init)->default_value(""), "start from <member>.pt in this folder: torchvision state dicts, or a gradgate models folder such as models/pneumonia (classifier replaced)")
       ("freeze", po::value(&o.freeze)->default_value(0), "keep the first N parameter tensors fixed")
       ("epochs", po::value(&o.epochs)->default_value(10), "maximum epochs per member")
       ("batch", po::value(&o.batch)->default_value(16), "images per batch")
@@ -134,6 +134,7 @@ int main(int argc, char** argv) {
       ("balance", po::value(&o.balance)->default_value("loss"), "class balance: loss (weights) | sampler | none")
       ("no-augment", "no augmentation")
       ("hflip", "also flip horizontally at random (off: the heart is on the left)")
+      ("weights-dtype", po::value(&weights_dtype)->default_value("float16"), "how <member>.pt is stored: float16 (half the size; figures are of the rounded weights) | float32")
       ("lung-penalty", po::value(&o.lung_penalty)->default_value(0.0), "weight of the penalty on Grad-CAM evidence outside the lung mask (training images with a mask; 0 = off)")
       ("seed", po::value(&o.seed)->default_value(1), "random seed (initialisation, order, augmentation)")
       ("threads", po::value(&o.threads)->default_value(0), "threads in all (0 = every core)")
@@ -153,6 +154,9 @@ int main(int argc, char** argv) {
                         std::to_string(o.parallel_members));
     o.member_lr = parse_member_lr(member_lr);
     o.init_dir = init;
+    if (weights_dtype != "float16" && weights_dtype != "float32")
+      throw ConfigError("--weights-dtype: expected float16 or float32, got '" + weights_dtype + "'");
+    o.half_weights = weights_dtype == "float16";
     o.augment = !vm.count("no-augment");
     o.hflip = vm.count("hflip") > 0;
     o.resume = !vm.count("restart");

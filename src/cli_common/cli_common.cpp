@@ -38,7 +38,7 @@ void print_network_table(std::ostream& out, const std::string& preset) {
     const PresetSpec p = nets.preset(info.name, preset);
     std::string params, grid, study_grid, fine_layer = "n/a";
     try {
-      Member m = make_member(info.name, {1000, p.width, p.input_side});
+      Member m = make_member(info.name, {1000, p.width, p.input_side, p.classifier_width});
       int64_t n = 0;
       for (const auto& t : m->parameters()) n += t.numel();
       params = std::to_string(n);

@@ -28,12 +28,15 @@ std::array<float, 3> read_triplet(const YamlValue& v, double lo, double hi) {
 }
 
 PresetSpec read_preset(const YamlValue& v) {
-  v.expect_keys({"input_side", "width"});
+  v.expect_keys({"input_side", "width", "classifier_width"});
   PresetSpec p;
   // member_card.h's bounds, which models manifests are held to as well.
   p.input_side = v.at("input_side", "an integer in [32, 2048]").as_int(kMinInputSide, kMaxInputSide);
   // The registry accepts width in (0, 4]; 1/64 is as thin as a member can usefully get.
   p.width = v.at("width", "a number in [0.015625, 4]").as_double(1.0 / 64.0, 4.0);
+  if (v.has("classifier_width"))
+    p.classifier_width =
+        v.at("classifier_width", "a number in [0.015625, 4]").as_double(1.0 / 64.0, 4.0);
   return p;
 }
 

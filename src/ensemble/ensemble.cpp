@@ -53,7 +53,8 @@ Ensemble::Ensemble(EnsembleOptions options) : options_(std::move(options)), impl
   impl_->cam.layer = options_.cam_layer;
   const int64_t k = static_cast<int64_t>(options_.classes.size());
   for (const auto& spec : options_.members) {
-    Member m = make_member(spec.card.member, {k, spec.card.width, spec.card.input_side});
+    Member m = make_member(spec.card.member,
+                           {k, spec.card.width, spec.card.input_side, spec.card.classifier_width});
     if (!spec.weights.empty()) {
       LoadOptions lo;  // strict: a models folder must match its manifest exactly
       if (!spec.weights_hash.empty()) {

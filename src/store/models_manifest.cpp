@@ -131,7 +131,7 @@ ModelsManifest load_models_manifest(const fs::path& dir_or_file, WeightFiles wei
   if (!members.node().IsSequence() || members.node().size() == 0) members.fail_expected("a non-empty list");
   for (const YamlValue& n : members.items("a non-empty list")) {
     if (!n.node().IsMap()) n.fail_expected("a mapping");
-    n.expect_keys({"name", "preset", "input_side", "width", "file", "normalization", "epochs",
+    n.expect_keys({"name", "preset", "input_side", "width", "classifier_width", "file", "normalization", "epochs",
                    "best_epoch", "val", "test", "lr", "train_seconds", "train_outside_share",
                    "weights_hash"});
     ModelEntry e;
@@ -148,6 +148,11 @@ ModelsManifest load_models_manifest(const fs::path& dir_or_file, WeightFiles wei
     const YamlValue width = n.at("width", "a number");
     e.width = width.as<double>("a number");
     if (!(e.width > 0.0 && e.width <= 4.0)) width.fail("expected a number in (0, 4]");
+    if (auto cw = n.optional("classifier_width")) {
+      e.classifier_width = cw->as<double>("a number");
+      if (!(e.classifier_width > 0.0 && e.classifier_width <= 4.0))
+        cw->fail("expected a number in (0, 4]");
+    }
     const YamlValue file_value = n.at("file", "a file name");
     const auto rel = file_value.as<std::string>("a file name");
     e.file = fs::path(rel).is_absolute() ? fs::path(rel) : dir / rel;
@@ -228,6 +233,8 @@ void save_models_manifest(const ModelsManifest& m, const fs::path& dir) {
     y << YAML::Key << "preset" << YAML::Value << e.preset;
     y << YAML::Key << "input_side" << YAML::Value << e.input_side;
     y << YAML::Key << "width" << YAML::Value << e.width;
+    if (e.classifier_width > 0)
+      y << YAML::Key << "classifier_width" << YAML::Value << e.classifier_width;
     const fs::path rel = e.file.is_absolute() ? e.file.lexically_relative(dir) : e.file;
     y << YAML::Key << "file" << YAML::Value << (rel.empty() ? e.file : rel).string();
     if (!e.weights_hash.empty()) y << YAML::Key << "weights_hash" << YAML::Value << e.weights_hash;

@@ -44,7 +44,7 @@ MemberCard member_card(const std::string& member, const std::string& preset) {
 
 PresetInfo preset_of(const std::string& member, const std::string& preset) {
   const MemberCard c = member_card(member, preset);
-  return {c.input_side, c.width};
+  return {c.input_side, c.width, c.classifier_width};
 }
 
 RawData read_raw_data(const fs::path& data) {
@@ -63,8 +63,8 @@ cv::Mat load_gray_image(const fs::path& path) {
   return load_gray(path);
 }
 
-void save_weights(torch::nn::Module& model, const fs::path& path) {
-  save_state_dict(model, path.string());
+void save_weights(torch::nn::Module& model, const fs::path& path, bool half) {
+  save_state_dict(model, path.string(), half ? torch::kHalf : torch::kFloat32);
 }
 
 std::string load_weights(torch::nn::Module& model, const fs::path& path, bool transfer) {

@@ -17,6 +17,7 @@ namespace gradgate::train_detail {
 struct PresetInfo {
   int64_t input_side = 0;
   double width = 1.0;
+  double classifier_width = 0.0;  // alexnet/vgg hidden classifier layers; 0 = width
 };
 
 // One sample of a data set, before the task is applied. split: 0 train, 1 val, 2 test.
@@ -42,7 +43,7 @@ RawData read_raw_data(const std::filesystem::path& data);
 // CV_32FC1 in [0,1]; throws ImageError naming the file.
 cv::Mat load_gray_image(const std::filesystem::path& path);
 // Atomic (temp file, then rename).
-void save_weights(torch::nn::Module& model, const std::filesystem::path& path);
+void save_weights(torch::nn::Module& model, const std::filesystem::path& path, bool half = false);
 // Loads a torchvision state dict. `transfer`: a classifier of another shape is skipped.
 // Returns a one-line description of what was loaded.
 std::string load_weights(torch::nn::Module& model, const std::filesystem::path& path,

@@ -8,6 +8,7 @@
 #include "gradgate/common/atomic_file.h"
 #include "gradgate/common/fnv1a.h"
 #include "gradgate/error.h"
+#include "gradgate/store/models_manifest.h"
 #include "gradgate/train_step.h"
 #include "gradgate/zoo/registry.h"
 #include "gradgate/zoo/seeded_dropout.h"
@@ -178,15 +179,34 @@ Member build_member(const std::string& name, const PresetInfo& preset, int64_t c
   mo.num_classes = classes;
   mo.width = preset.width;
   mo.input_side = preset.input_side;
+  mo.classifier_width = preset.classifier_width;
   Member m = make_member(name, mo);
   if (!init.empty()) {
-    const fs::path file = init / (name + ".pt");
+    fs::path file = init / (name + ".pt");
+    std::string from;
+    // A gradgate models folder (its manifest.yaml): the member's file as listed there, trained
+    // at this run's side and width (another side would start from features of another scale).
+    if (fs::exists(init / "manifest.yaml")) {
+      const ModelsManifest mm = load_models_manifest(init);
+      const auto it = std::find_if(mm.members.begin(), mm.members.end(),
+                                   [&](const ModelEntry& e) { return e.name == name; });
+      if (it == mm.members.end())
+        throw ModelError("--init: the models folder " + init.string() + " (task " + mm.task +
+                         ") has no member '" + name + "'");
+      if (it->input_side != preset.input_side || std::abs(it->width - preset.width) > 1e-9)
+        throw ModelError("--init: " + init.string() + "'s " + name + " is " +
+                         std::to_string(it->input_side) + " px at width " + std::to_string(it->width) +
+                         "; this run's preset gives " + std::to_string(preset.input_side) +
+                         " px at width " + std::to_string(preset.width));
+      file = it->file;
+      from = " (gradgate models folder, task " + mm.task + ")";
+    }
     if (!fs::exists(file))
       throw ModelError("--init: no starting weights for member '" + name + "': " + file.string() +
                        " does not exist");
     std::string what = load_weights(*m, file, /*transfer=*/true);
     m->reset_classifier(classes);  // a fresh classifier for the task's classes
-    if (log) *log = what;
+    if (log) *log = what + from;
   }
   return m;
 }
@@ -216,6 +236,7 @@ void evaluate(const Member& model, const MemberJob& job, const TaskData& data,
   s.name = job.name;
   s.input_side = job.preset.input_side;
   s.width = job.preset.width;
+  s.classifier_width = job.preset.classifier_width;
   s.file = job.name + ".pt";
   std::vector<int64_t> vl, tl;
   for (const auto& it : data.split[1]) vl.push_back(it.label);
@@ -412,7 +433,8 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
   progress.finish(job.name);
 
   restore(*model, best);
-  save_weights(*model, out / (job.name + ".pt"));
+  if (opt.half_weights) round_to_half(*model);  // evaluated below as the file will hold it
+  save_weights(*model, out / (job.name + ".pt"), opt.half_weights);
   auto& s = result.summary;
   s.epochs_run = st.epoch;
   s.best_epoch = st.best_epoch;

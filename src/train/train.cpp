@@ -83,6 +83,7 @@ std::string tag_of(const std::string& member, const PresetInfo& p, const TrainOp
     << " max_train_batches=" << o.max_train_batches << " data=" << hash;
   // Written only when on, so checkpoints of runs without the penalty keep their tag.
   if (o.lung_penalty > 0) s << " lung_penalty=" << o.lung_penalty;
+  if (p.classifier_width > 0) s << " classifier_width=" << p.classifier_width;
   return s.str();
 }
 
@@ -103,7 +104,8 @@ std::vector<std::pair<std::string, std::string>> training_settings(const TrainOp
       {"patience", std::to_string(o.patience)}, {"select", o.select},
       {"balance", o.balance}, {"augment", o.augment ? "true" : "false"},
       {"hflip", o.hflip ? "true" : "false"}, {"init", o.init_dir.string()},
-      {"freeze", std::to_string(o.freeze)}};
+      {"freeze", std::to_string(o.freeze)},
+      {"weights_dtype", o.half_weights ? "float16" : "float32"}};
   if (o.optimizer == "sgd") t.emplace_back("momentum", num(o.momentum));
   if (o.max_train_batches > 0) t.emplace_back("max_train_batches", std::to_string(o.max_train_batches));
   if (o.lung_penalty > 0) t.emplace_back("lung_penalty", num(o.lung_penalty));
@@ -165,7 +167,8 @@ std::optional<ModelEntry> keepable(const ModelsManifest& old, const std::string&
   if (old.training.size() != ours.size()) return no("trained with other settings");
   const double lr = e->lr ? *e->lr : std::strtod(old_lr.c_str(), nullptr);
   if (!same_number(lr, lr_of(o, member))) return no("trained with learning rate " + num(lr));
-  if (e->preset != o.preset || e->input_side != p.input_side || !same_number(e->width, p.width))
+  if (e->preset != o.preset || e->input_side != p.input_side || !same_number(e->width, p.width) ||
+      !same_number(e->classifier_width, p.classifier_width))
     return no("trained at preset " + e->preset);
   if (e->epochs < 1) return no("not trained here");
   // The new manifest lists out/<member>.pt: an entry pointing elsewhere is not this folder's.
@@ -235,7 +238,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   for (int i = 0; i < n_members; ++i) {
     auto& j = jobs[i];
     j.name = opt.members[i];
-    j.preset = {cards[i].input_side, cards[i].width};
+    j.preset = {cards[i].input_side, cards[i].width, cards[i].classifier_width};
     j.norm = cards[i].normalization;
     j.parallel_load = parallel == 1;
     j.cache_bytes = cache_total / parallel;  // members running at once share the bound
@@ -313,6 +316,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     e.preset = opt.preset;
     e.input_side = s.input_side;
     e.width = s.width;
+    e.classifier_width = s.classifier_width;
     e.file = out / s.file;
     e.normalization = cards[i].normalization;
     e.epochs = s.epochs_run;
@@ -354,11 +358,12 @@ fs::path import_members(const TaskSpec& task, const fs::path& from, const Import
     const fs::path file = from / (name + ".pt");
     if (!fs::exists(file)) throw ModelError("import: " + file.string() + " does not exist");
     const MemberCard card = member_card(name, options.preset);
-    const PresetInfo p{card.input_side, card.width};
+    const PresetInfo p{card.input_side, card.width, card.classifier_width};
     MemberOptions mo;
     mo.num_classes = task.num_classes();
     mo.width = p.width;
     mo.input_side = p.input_side;
+    mo.classifier_width = p.classifier_width;
     Member m = make_member(name, mo);
     try {
       load_weights(*m, file, /*transfer=*/false);  // strict: the classifier must fit the task
@@ -373,6 +378,7 @@ fs::path import_members(const TaskSpec& task, const fs::path& from, const Import
     e.preset = options.preset;
     e.input_side = p.input_side;
     e.width = p.width;
+    e.classifier_width = p.classifier_width;
     e.file = out / (name + ".pt");
     e.weights_hash = weights_file_hash(e.file);
     e.normalization = card.normalization;

@@ -29,7 +29,7 @@ class AlexNetImpl : public MemberImpl {
                        nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2))));
     // Kept at (6,6) as torchvision does, so any input side reaches the same classifier.
     avgpool_ = register_module("avgpool", nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({6, 6})));
-    hidden_ = scaled_channels(4096, o.width);
+    hidden_ = scaled_channels(4096, o.classifier_width > 0 ? o.classifier_width : o.width);
     classifier_ = register_module(
         "classifier",
         nn::Sequential(SeededDropout(0.5), nn::Linear(c(256) * 6 * 6, hidden_), nn::ReLU(),

@@ -14,6 +14,7 @@ MemberCard card_from_networks(const std::string& member, const std::string& pres
   c.preset = preset;
   c.input_side = p.input_side;
   c.width = p.width;
+  c.classifier_width = p.classifier_width;
   c.normalization = networks.normalization;
   c.feature_layer = member_info(member).feature_layer;
   return c;
@@ -25,6 +26,7 @@ MemberCard card_from_manifest(const ModelEntry& entry) {
   c.preset = entry.preset;
   c.input_side = entry.input_side;
   c.width = entry.width;
+  c.classifier_width = entry.classifier_width;
   c.normalization = entry.normalization;
   c.feature_layer = member_info(entry.name).feature_layer;
   return c;

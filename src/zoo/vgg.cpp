@@ -49,7 +49,7 @@ class VGGImpl : public MemberImpl {
     features_ = register_module("features", f);
     split_ = features_->size() - 1;  // everything up to the last ReLU; the final pool is head's
     avgpool_ = register_module("avgpool", nn::AdaptiveAvgPool2d(nn::AdaptiveAvgPool2dOptions({7, 7})));
-    hidden_ = scaled_channels(4096, o.width);
+    hidden_ = scaled_channels(4096, o.classifier_width > 0 ? o.classifier_width : o.width);
     nn::Linear fc0(in * 7 * 7, hidden_), fc3(hidden_, hidden_), fc6(hidden_, num_classes_);
     init_linear(fc0);
     init_linear(fc3);

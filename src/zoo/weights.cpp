@@ -130,6 +130,9 @@ LoadReport load_state_dict(torch::nn::Module& model, const NamedTensors& tensors
   for (const auto& p : model.named_parameters(true)) targets[p.key()] = p.value();
   for (const auto& b : model.named_buffers(true)) targets[b.key()] = b.value();
   const std::string cls = classifier_prefix(model);
+  // The module holding the classifier ("classifier." for vgg's three layers): with transfer, a
+  // hidden layer of another width (another preset's classifier_width) is kept fresh as well.
+  const std::string head = cls.substr(0, cls.find('.') + 1);
 
   LoadReport report;
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // (target, source)
@@ -147,7 +150,7 @@ LoadReport load_state_dict(torch::nn::Module& model, const NamedTensors& tensors
     }
     if (!it->second.sizes().equals(value.sizes())) {
       const std::string what = key + " (file " + shape_str(value) + ", member " + shape_str(it->second) + ")";
-      if (!cls.empty() && starts_with(key, cls))
+      if (!cls.empty() && starts_with(key, head))
         wrong_shape_cls.push_back(what);
       else
         wrong_shape.push_back(what);
@@ -207,12 +210,28 @@ LoadReport load_torchvision_state_dict(torch::nn::Module& model, const std::stri
   return load_state_dict(model, read_state_dict(path), options, path);
 }
 
-void save_state_dict(torch::nn::Module& model, const std::string& path) {
+namespace {
+
+torch::Tensor stored(const torch::Tensor& t, torch::ScalarType float_dtype) {
+  torch::Tensor c = t.detach().to(torch::kCPU);
+  if (c.is_floating_point()) c = c.to(float_dtype);
+  return c.contiguous();
+}
+
+}  // namespace
+
+void round_to_half(torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : model.parameters(true)) p.copy_(p.to(torch::kHalf).to(p.dtype()));
+  for (auto& b : model.buffers(true))
+    if (b.is_floating_point()) b.copy_(b.to(torch::kHalf).to(b.dtype()));
+}
+
+void save_state_dict(torch::nn::Module& model, const std::string& path,
+                     torch::ScalarType float_dtype) {
   c10::Dict<std::string, torch::Tensor> dict;
-  for (const auto& p : model.named_parameters(true))
-    dict.insert(p.key(), p.value().detach().to(torch::kCPU).contiguous());
-  for (const auto& b : model.named_buffers(true))
-    dict.insert(b.key(), b.value().detach().to(torch::kCPU).contiguous());
+  for (const auto& p : model.named_parameters(true)) dict.insert(p.key(), stored(p.value(), float_dtype));
+  for (const auto& b : model.named_buffers(true)) dict.insert(b.key(), stored(b.value(), float_dtype));
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
 
   // Temp file then rename (write_stream_atomic): a kill mid-write leaves the old weights.

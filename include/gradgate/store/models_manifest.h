@@ -23,6 +23,7 @@ struct ModelEntry {
   std::string preset;               // full | compact | tiny
   int64_t input_side = 0;
   double width = 1.0;
+  double classifier_width = 0.0;    // YAML key absent (older folders): 0 = width
   std::filesystem::path file;       // absolute path of <member>.pt (exists when loaded)
   Normalization normalization;      // YAML: normalization: {mean: [..], std: [..]}
   int epochs = 0;                   // epochs trained; 0 for imported weights

@@ -24,6 +24,9 @@ struct MemberOptions {
   // Input side the member is used at; 0 means its native side. Architectures are fully
   // convolutional up to the global pool, so this only documents/validates the input.
   int64_t input_side = 0;
+  // Multiplier of the hidden fully connected layers of the classifier (alexnet, vgg: 4096
+  // units as published); 0 = `width`. Those layers hold most of the two families' weights.
+  double classifier_width = 0.0;
 };
 
 class MemberImpl : public torch::nn::Module {

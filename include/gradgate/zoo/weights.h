@@ -20,7 +20,9 @@ using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 struct LoadOptions {
   // When the file's classifier (the member's last layer) has another shape - another class
   // count - keep the member's freshly initialised classifier instead of failing. This is the
-  // transfer-learning case: ImageNet weights into a 2- or 4-class member.
+  // transfer-learning case: ImageNet weights into a 2- or 4-class member. Wrongly shaped hidden
+  // layers of the module holding the classifier (alexnet/vgg "classifier.*" at another
+  // classifier_width) are kept fresh too.
   bool skip_classifier_if_mismatch = false;
   // Accept a file that lacks some of the member's parameters/buffers (they keep their init).
   bool allow_missing = false;
@@ -65,6 +67,13 @@ void check_torch_archive(const std::string& path, const std::string& what);
 
 // Writes all parameters and buffers as a plain dict of CPU tensors in torch.save's zip format
 // (Python: model.load_state_dict(torch.load(f))). Atomic: a temporary file, then a rename.
-void save_state_dict(torch::nn::Module& model, const std::string& path);
+// `float_dtype` kHalf stores floating-point tensors in half precision (half the file; the
+// loaders convert back to the member's float); integer buffers keep their type.
+void save_state_dict(torch::nn::Module& model, const std::string& path,
+                     torch::ScalarType float_dtype = torch::kFloat32);
+
+// Rounds every floating-point parameter and buffer through half precision in place, so a
+// member evaluated after this gives exactly what its half-precision file will give.
+void round_to_half(torch::nn::Module& model);
 
 }  // namespace gradgate
