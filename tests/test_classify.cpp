@@ -2,11 +2,15 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
+
+#include <opencv2/imgcodecs.hpp>
 
 #include "gradgate/classify.h"
 #include "gradgate/ensemble.h"
 #include "gradgate/image.h"
 #include "gradgate/phantom.h"
+#include "gradgate/report.h"
 #include "gradgate/zoo/registry.h"
 #include "gradgate/zoo/weights.h"
 #include "test_util.h"
@@ -49,6 +53,7 @@ TEST(Classify, PhantomsAndACorruptFileGiveOneRowEachAndCountTheFailure) {
   rq.preset = "tiny";
   rq.members = {"resnet18", "squeezenet", "darknet19"};
   rq.models_dir = dir / "no-models";  // no manifest: untrained members, said loudly
+  rq.allow_untrained = true;
   rq.inputs = {(dir / "data/images").string()};
   rq.out = dir / "out";
   rq.progress = false;
@@ -75,6 +80,49 @@ TEST(Classify, PhantomsAndACorruptFileGiveOneRowEachAndCountTheFailure) {
   EXPECT_TRUE(fs::exists(rq.out / "run.json"));
   EXPECT_FALSE(fs::exists(rq.out / "results.csv.part"));
   EXPECT_TRUE(fs::exists(rq.out / "montage"));
+}
+
+// Issue 16: members with random weights never pass for a result. Without --allow-untrained a
+// task with no models folder is an error naming the folder and the ways out, and nothing is
+// written; with it, every JSONL row lists the untrained members and the montage's decision
+// tile carries the red UNTRAINED band.
+TEST(Classify, UntrainedMembersAreRefusedUnlessAllowedAndThenMarked) {
+  gradgate::testing::TempDir dir;
+  write_phantom_dataset(dir / "data", 1, 96, 1);
+  ClassifyRequest rq;
+  rq.task = "pneumonia";
+  rq.preset = "tiny";
+  rq.members = {"resnet18", "squeezenet"};
+  rq.models_dir = dir / "no-models";
+  rq.inputs = {(dir / "data/images").string()};
+  rq.out = dir / "out";
+  rq.progress = false;
+  rq.overlays = false;
+  const std::string err = gradgate::testing::error_of([&] { run_classify(rq); });
+  EXPECT_TRUE(gradgate::testing::contains(err, (dir / "no-models").string())) << err;
+  EXPECT_TRUE(gradgate::testing::contains(err, "--allow-untrained")) << err;
+  EXPECT_TRUE(gradgate::testing::contains(err, "ensemble-train")) << err;
+  EXPECT_FALSE(fs::exists(rq.out));
+
+  rq.allow_untrained = true;
+  const ClassifySummary s = run_classify(rq);
+  ASSERT_GT(s.images, 0);
+  std::ifstream jsonl(rq.out / "results.jsonl");
+  std::string line;
+  int rows = 0;
+  while (std::getline(jsonl, line)) {
+    ++rows;
+    EXPECT_TRUE(gradgate::testing::contains(line, "\"untrained_members\": [\"resnet18\", \"squeezenet\"]")) << line;
+  }
+  EXPECT_EQ(rows, s.images);
+
+  const fs::path montage = *fs::directory_iterator(rq.out / "montage");
+  const cv::Mat m = cv::imread(montage.string(), cv::IMREAD_COLOR);
+  ASSERT_FALSE(m.empty());
+  const MontageLayout l = montage_layout(2, RenderOptions{});
+  cv::Mat red;
+  cv::inRange(m(cv::Rect(0, 0, l.tile_width, l.tile_height)), cv::Scalar(0, 0, 230), cv::Scalar(0, 0, 230), red);
+  EXPECT_GT(cv::countNonZero(red), l.tile_width * 10) << "no red UNTRAINED band on the decision tile";
 }
 
 TEST(Classify, UnknownTaskAndMissingInputAreErrors) {

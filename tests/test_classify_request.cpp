@@ -25,6 +25,7 @@ std::string classify_error(ClassifyRequest rq, const fs::path& out, bool* wrote)
   rq.preset = "tiny";
   rq.members = {"resnet18"};
   rq.models_dir = out.parent_path() / "no-models";
+  rq.allow_untrained = true;
   rq.inputs = {"/nonexistent/image.png"};
   rq.out = out;
   rq.progress = false;

@@ -32,6 +32,7 @@ TEST(ShortcutReport, FindsTheMemberThatLookedAtTheMarkerAndTheGateDropsIt) {
     rq.preset = "tiny";
     rq.members = members;
     rq.models_dir = dir / "no-models";  // untrained: the maps are replaced below
+    rq.allow_untrained = true;
     rq.inputs = {(dir / "data" / (std::string("test-") + split + ".csv")).string()};
     rq.out = dir / (std::string("run-") + split);
     rq.progress = rq.overlays = rq.montage = false;

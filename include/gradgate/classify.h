@@ -46,7 +46,9 @@ struct ClassifyRequest {
   int threads = 0;                       // cores to use; 0 = all
   bool serial = false;                   // members one after another, same thread plan (for checking)
   bool progress = true;                  // progress bar on stderr
-  bool allow_untrained = true;           // run with random weights when no models exist
+  // Run members with random weights when the task has no models folder (smoke tests only;
+  // every output is then marked UNTRAINED). Off: such a run is a ConfigError.
+  bool allow_untrained = false;
   bool use_segmenter = true;             // false (--segmenter none): mask files, else the atlas
   std::filesystem::path segmenter;       // empty: the committed U-Net (models/lung_unet)
   std::filesystem::path atlas;           // empty: the committed atlas (masks/)

@@ -21,6 +21,7 @@ struct MemberOutcome {
   LungShare share;                // in-lung share, lift, status
   bool passed = false;            // share >= tau
   bool kept = false;              // voted (passed, or chosen by the fallback)
+  bool untrained = false;         // ran with random weights (--allow-untrained): its vote means nothing
   cv::Mat map;                    // CV_32FC1 at the image's size (when keep_maps)
 };
 

@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   const EnsembleDefaults builtin;
   std::ostringstream tau_default;
   tau_default << "task's (" << builtin.gate.tau << ")";
-  bool no_overlays = false, no_montage = false, no_progress = false, require_trained = false;
+  bool no_overlays = false, no_montage = false, no_progress = false, allow_untrained = false;
 
   po::options_description opts(
       "ensemble-classify --task T [options] --out DIR INPUT...\n\n"
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   // clang-format off
   opts.add_options()
     ("help,h", "print this help and exit")
-    ("list-tasks", "list the tasks and exit")
+    ("list-tasks", "list the tasks, their classes and whether they have trained members (with the soft vote's test accuracy), and exit")
     ("list-networks", "list the 19 members (preset, input side, parameters, Grad-CAM grid, feature layer) and exit")
     ("task,t", po::value(&rq.task), ("task: " + join(task_names(), " | ")).c_str())
     ("models,m", po::value(&models)->default_value("", "the task's models_dir"), "models folder with manifest.yaml (from ensemble-train)")
@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
     ("batch", po::value(&rq.batch)->default_value(rq.batch), "images per Grad-CAM pass")
     ("threads", po::value(&rq.threads)->default_value(rq.threads, "all cores"), "cores to use")
     ("serial", po::bool_switch(&rq.serial), "run members one after another, each on the threads it has in a parallel run (bit-identical results, slower: for checking)")
-    ("require-trained", po::bool_switch(&require_trained), "refuse to run members without trained weights")
+    ("allow-untrained", po::bool_switch(&allow_untrained), "run members with random weights when the task has no models folder (smoke tests; every output is marked UNTRAINED)")
     ("segmenter", po::value(&segmenter)->default_value("", "models/lung_unet/lung_unet.pt"), "lung U-Net weights; none: no U-Net (a mask file, else the atlas)")
     ("atlas", po::value(&atlas)->default_value("", "masks/lung_atlas.png"), "lung atlas PNG")
     ("config-dir", po::value(&config_dir)->default_value("", "GRADGATE_CONFIG_DIR or the source tree's config/"), "configuration folder")
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     po::variables_map vm;
     if (!parse_options(argc, argv, opts, vm, &pos)) return 0;
     if (vm.count("list-tasks")) {
-      for (const auto& t : task_names()) std::cout << t << "\n";
+      print_task_table(std::cout);
       return 0;
     }
     if (vm.count("list-networks")) {
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
     rq.overlays = !no_overlays;
     rq.montage = !no_montage;
     rq.progress = !no_progress;
-    rq.allow_untrained = !require_trained;
+    rq.allow_untrained = allow_untrained;
     const ClassifySummary s = run_classify(rq);
     std::cout << "classified " << s.images << " images in " << s.seconds << " s: "
               << (s.images - s.failed - s.abstained) << " labelled, " << s.abstained

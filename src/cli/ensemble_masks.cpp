@@ -14,6 +14,7 @@
 #include <opencv2/core/utility.hpp>
 #include <torch/torch.h>
 
+#include "cli_common.h"
 #include "gradgate/common/png.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
@@ -114,6 +115,7 @@ int main(int argc, char** argv) {
   all.add(common).add(net).add(train).add(eval).add(atlas).add(one);
 
   try {
+    if (print_version_if_asked(argc, argv)) return 0;
     std::string command = argc > 1 ? argv[1] : "";
     if (command.empty() || command == "--help" || command == "-h" || command == "help") {
       std::cout << kUsage << "\n" << all << "\n";

@@ -1,12 +1,16 @@
 // The tools' shared pieces (gradgate_cli; see cli_common.h). Not part of the gradgate library.
 #include "cli_common.h"
 
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
 
+#include "gradgate/common/strings.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
+#include "gradgate/report.h"
+#include "gradgate/store/models_manifest.h"
 #include "gradgate/task.h"
 #include "gradgate/zoo/registry.h"
 
@@ -16,16 +20,52 @@ bool parse_options(int argc, char** argv, const boost::program_options::options_
                    boost::program_options::variables_map& vm,
                    const boost::program_options::positional_options_description* positional) {
   namespace po = boost::program_options;
+  if (print_version_if_asked(argc, argv)) return false;
   po::command_line_parser parser(argc, argv);
   parser.options(opts);
   if (positional) parser.positional(*positional);
   po::store(parser.run(), vm);
   if (vm.count("help")) {
-    std::cout << opts << "\n";
+    std::cout << opts << "  --version                      print the tool's name and gradgate's version and exit\n";
     return false;
   }
   po::notify(vm);
   return true;
+}
+
+void print_task_table(std::ostream& out) {
+  out << std::left << std::setw(20) << "task" << std::setw(44) << "classes" << "trained members\n";
+  for (const auto& name : task_names()) {
+    std::string classes, trained;
+    try {
+      const TaskConfig task = load_task(name);
+      classes = join(task.task.classes, ", ");
+      const std::filesystem::path dir = task.ensemble.models_dir;
+      if (!std::filesystem::exists(dir / "manifest.yaml")) {
+        trained = "none (" + dir.string() + " has no manifest.yaml)";
+      } else {
+        const ModelsManifest mm = load_models_manifest(dir);
+        std::ostringstream s;
+        s << mm.members.size() << " in " << dir.string();
+        if (mm.ensemble_test_accuracy)
+          s << ", soft vote test accuracy " << std::fixed << std::setprecision(3) << *mm.ensemble_test_accuracy;
+        trained = s.str();
+      }
+    } catch (const std::exception& e) {
+      trained = std::string("unusable: ") + e.what();
+    }
+    out << std::left << std::setw(20) << name << std::setw(44) << classes << trained << "\n";
+  }
+}
+
+bool print_version_if_asked(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--version") {
+      std::cout << std::filesystem::path(argv[0]).filename().string() << " (gradgate) "
+                << gradgate_version() << "\n";
+      return true;
+    }
+  return false;
 }
 
 void print_network_table(std::ostream& out, const std::string& preset) {

@@ -15,11 +15,19 @@
 namespace gradgate {
 
 // Parses argv against `opts` (and `positional` when given). Returns false after printing
-// the help to stdout when --help/-h was given (the caller exits 0); otherwise stores and
-// notifies `vm` (required options are checked) and returns true. Throws po::error.
+// the help to stdout when --help/-h was given, or the version when --version was (the caller
+// exits 0); otherwise stores and notifies `vm` (required options are checked) and returns
+// true. Throws po::error.
 bool parse_options(int argc, char** argv, const boost::program_options::options_description& opts,
                    boost::program_options::variables_map& vm,
                    const boost::program_options::positional_options_description* positional = nullptr);
+
+// The tasks as a table: name, classes, models folder, and its trained members with the
+// manifest's soft-vote test accuracy, or "no trained members" (or why the folder is unusable).
+void print_task_table(std::ostream& out);
+
+// When argv holds --version: prints "<tool> (gradgate) <version>" and returns true.
+bool print_version_if_asked(int argc, char** argv);
 
 // The zoo as a table: member, family, torchvision name, input side and width at `preset`,
 // parameter count (built at that preset with 1000 classes), feature layer, study's layer.

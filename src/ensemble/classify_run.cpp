@@ -51,9 +51,13 @@ std::vector<EnsembleMemberSpec> resolve_members(const ClassifyRequest& rq, const
     return specs;
   }
   if (!rq.allow_untrained)
-    throw ConfigError("no trained members: " + manifest_file.string() +
-                      " does not exist (train with ensemble-train, or import with "
-                      "ensemble-train import)");
+    throw ConfigError("no trained members for task '" + task.task.name + "': " +
+                      manifest_file.string() +
+                      " does not exist. Train them (ensemble-train --task " + task.task.name +
+                      " --data MANIFEST --out " + manifest_file.parent_path().string() +
+                      "), import torchvision weights (ensemble-train import), point --models at "
+                      "a models folder, or pass --allow-untrained for a smoke test with random "
+                      "weights (every output is then marked UNTRAINED)");
   const std::string preset = rq.preset.empty() ? task.ensemble.preset : rq.preset;
   const auto& names = rq.members.empty() ? task.ensemble.members : rq.members;
   for (const auto& name : names) specs.push_back({card_from_networks(name, preset, nets), {}, {}});

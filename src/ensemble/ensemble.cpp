@@ -154,6 +154,7 @@ std::vector<ImageOutcome> Ensemble::classify(const std::vector<cv::Mat>& grays,
     for (size_t j = 0; j < m; ++j) {
       MemberOutcome& mo = o.members[j];
       mo.name = options_.members[j].card.member;
+      mo.untrained = options_.members[j].weights.empty();
       mo.probs = member_probs[j][i];
       mo.label = static_cast<int>(std::max_element(mo.probs.begin(), mo.probs.end()) - mo.probs.begin());
       mo.probability = mo.probs[static_cast<size_t>(mo.label)];

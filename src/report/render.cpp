@@ -139,7 +139,8 @@ GateMark gate_mark(const MemberOutcome& m) {
 }
 
 std::vector<CaptionLine> member_caption(const MemberOutcome& m, const std::vector<std::string>& classes) {
-  std::string first = m.name + ": " + label_name(classes, m.label) + " " + fixed(m.probability);
+  std::string first = (m.untrained ? "UNTRAINED " : "") + m.name + ": " + label_name(classes, m.label) +
+                      " " + fixed(m.probability);
   std::string second = m.share.status == GateStatus::Ok
                            ? "share " + fixed(m.share.share) + " lift " + fixed(m.share.lift, 1)
                            : std::string(to_string(m.share.status));
@@ -188,6 +189,26 @@ void draw_note(cv::Mat& picture, const std::string& text) {
                 kWhite, 1, cv::LINE_AA);
 }
 
+// A red band across the middle of `picture` saying the weights were random: a figure of an
+// untrained member (or a decision it voted in) must never pass for a result.
+void stamp_untrained(cv::Mat& picture) {
+  const double scale = font_scale(picture.cols) * 1.3;
+  const int lh = static_cast<int>(line_height(picture.cols) * 1.3);
+  const int y = std::max(0, picture.rows / 2 - lh);
+  cv::Mat band = picture(cv::Rect(0, y, picture.cols, std::min(picture.rows - y, 2 * lh)));
+  band.setTo(kRed);
+  cv::putText(picture, fit("UNTRAINED - RANDOM WEIGHTS", scale, picture.cols - 6), {3, y + lh},
+              cv::FONT_HERSHEY_SIMPLEX, scale, kWhite, 1, cv::LINE_AA);
+  cv::putText(picture, fit("not a result", scale, picture.cols - 6), {3, y + 2 * lh - lh / 4},
+              cv::FONT_HERSHEY_SIMPLEX, scale, kWhite, 1, cv::LINE_AA);
+}
+
+bool any_untrained(const ImageOutcome& o) {
+  for (const auto& m : o.members)
+    if (m.untrained) return true;
+  return false;
+}
+
 // Places `content` (tile_side-fitted image area + caption) inside a bordered tile.
 cv::Mat tile(const cv::Mat& picture, const std::vector<CaptionLine>& caption, const cv::Scalar& border,
              const RenderOptions& o) {
@@ -232,8 +253,11 @@ std::vector<cv::Mat> render_overlays(const ImageOutcome& o, const std::vector<st
   const Base b = make_base(o.gray, o.mask.mask, display_size(o.gray.size(), options.overlay_side));
   std::vector<cv::Mat> out;
   out.reserve(o.members.size());
-  for (const auto& m : o.members)
-    out.push_back(stack(heat_on(b, m.map, options), caption_bar(b.display.width, member_caption(m, classes))));
+  for (const auto& m : o.members) {
+    cv::Mat picture = heat_on(b, m.map, options);
+    if (m.untrained) stamp_untrained(picture);
+    out.push_back(stack(picture, caption_bar(b.display.width, member_caption(m, classes))));
+  }
   return out;
 }
 
@@ -242,7 +266,9 @@ cv::Mat render_overlay(const ImageOutcome& o, size_t member, const std::vector<s
   if (member >= o.members.size()) throw std::out_of_range("render_overlay: no member " + std::to_string(member));
   const Base b = make_base(o.gray, o.mask.mask, display_size(o.gray.size(), options.overlay_side));
   const auto& m = o.members[member];
-  return stack(heat_on(b, m.map, options), caption_bar(b.display.width, member_caption(m, classes)));
+  cv::Mat picture = heat_on(b, m.map, options);
+  if (m.untrained) stamp_untrained(picture);
+  return stack(picture, caption_bar(b.display.width, member_caption(m, classes)));
 }
 
 MontageLayout montage_layout(size_t members, const RenderOptions& o) {
@@ -280,16 +306,20 @@ cv::Mat render_montage(const ImageOutcome& o, const std::vector<std::string>& cl
     decision = {{"DECISION: " + label_name(classes, o.vote.label) + " " + fixed(o.vote.probability), kWhite},
                 {counts + (o.gate.fallback_used ? " (fallback)" : ""), kWhite}};
   }
+  const bool untrained = any_untrained(o);
+  if (untrained) decision[0] = {"UNTRAINED: " + decision[0].text, kRed};
   cv::Mat picture = heat_on(b, cv::Mat(), options);
   // The reason rarely fits the caption: the whole of it goes on the picture.
   if (!o.ok) draw_note(picture, o.error);
   else if (o.vote.abstained || o.vote.label < 0) draw_note(picture, decision[1].text);
+  if (untrained) stamp_untrained(picture);
   place(0, tile(picture, decision, kWhite, options));
 
   for (size_t i = 0; i < o.members.size(); ++i) {
     const auto& m = o.members[i];
-    place(static_cast<int>(i) + 1,
-          tile(heat_on(b, m.map, options), member_caption(m, classes), gate_mark(m).border, options));
+    cv::Mat member_picture = heat_on(b, m.map, options);
+    if (m.untrained) stamp_untrained(member_picture);
+    place(static_cast<int>(i) + 1, tile(member_picture, member_caption(m, classes), gate_mark(m).border, options));
   }
   return canvas;
 }

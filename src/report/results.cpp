@@ -193,6 +193,8 @@ std::string ResultWriter::json_row(const ImageOutcome& o, const std::string& ste
   std::string j = "{\"image\": " + json_string(escape_path_bytes(o.image.string()));
   j += ", \"status\": " + json_string(o.ok ? "ok" : "error");
   j += ", \"true_label\": " + (o.truth.empty() ? std::string("null") : json_string(o.truth));
+  // On every row, as in the CSV: a row read on its own still says its members were random.
+  j += ", \"untrained_members\": " + string_array(run_.untrained);
   if (!o.ok) return j + ", \"error\": " + json_string(utf8_or_escaped(o.error)) + "}\n";
   j += ", \"stem\": " + json_string(stem);
   const bool has_label = o.vote.label >= 0 && !o.vote.abstained;
