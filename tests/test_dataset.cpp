@@ -132,6 +132,30 @@ TEST(Dataset, ManifestFormat) {
   EXPECT_STREQ(open_dataset(dir / "manifest.csv")->format(), "manifest");
 }
 
+// Issue 16: a split of another name (an external test set) is read, kept by name and left out
+// of the class counts that training checks; training itself refuses it (test_train).
+TEST(Dataset, ManifestSplitOfAnotherNameIsOther) {
+  TempDir dir;
+  write(dir / "manifest.csv",
+        "image,mask,patient,source,finding,diagnosis,view,split,license,citation\n"
+        "images/a.png,,k-1,kermany,NORMAL,normal,AP,train,x,y\n"
+        "images/b.png,,h-1,hospital2,NORMAL,normal,PA,External,x,y\n");
+  const auto ds = open_dataset(dir.path());
+  const auto s = all_samples(*ds);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].split, Split::Train);
+  EXPECT_EQ(s[0].split_text, "");
+  EXPECT_EQ(s[1].split, Split::Other);
+  EXPECT_EQ(s[1].split_text, "External");
+  TaskSpec task;
+  task.name = "t";
+  task.classes = {"normal", "pneumonia"};
+  task.label_map = {{"normal", "normal"}, {"pneumonia", "pneumonia"}};
+  const ClassCounts c = TaskView(ds, task).counts();
+  EXPECT_EQ(c.total(), 1);
+  EXPECT_EQ(c.at(Split::Train, 0), 1);
+}
+
 TEST(Dataset, ManifestErrorsNameFileAndLine) {
   TempDir dir;
   const std::string header = "image,mask,patient,source,finding,diagnosis,view,split,license,citation\n";
@@ -141,10 +165,10 @@ TEST(Dataset, ManifestErrorsNameFileAndLine) {
   EXPECT_CONTAINS(short_row, "short.csv:3:");
   EXPECT_CONTAINS(short_row, "expected 10 fields");
 
-  write(dir / "split.csv", header + "images/a.png,,k-1,kermany,NORMAL,normal,AP,holdout,x,y\n");
+  write(dir / "split.csv", header + "images/a.png,,k-1,kermany,NORMAL,normal,AP, ,x,y\n");
   const std::string split = error_of([&] { all_samples(*open_dataset(dir / "split.csv")); });
   EXPECT_CONTAINS(split, "split.csv:2:");
-  EXPECT_CONTAINS(split, "holdout");
+  EXPECT_CONTAINS(split, "empty 'split'");
 
   write(dir / "nocol.csv", "image,patient,source,finding,diagnosis\na.png,p,kermany,NORMAL,normal\n");
   const std::string nocol = error_of([&] { open_dataset(dir / "nocol.csv"); });

@@ -616,3 +616,23 @@ TEST(Train, InitFromAGradgateModelsFolder) {
   EXPECT_TRUE(contains(err, "64 px")) << err;
   EXPECT_FALSE(fs::exists(tmp / "third" / "darknet19.pt"));
 }
+
+// Issue 16: a manifest split of another name (an external set) is for classification only;
+// training names it and stops before any member trains.
+TEST(Train, ASplitOfAnotherNameIsRefused) {
+  TempDir tmp;
+  const TaskSpec task = resolve_task(write_phantom_task(tmp.path()).string());
+  std::ifstream in(phantoms() / "manifest.csv");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto at = text.rfind(",test,");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 6, ",external,");
+  // Image paths stay those of the phantom set: the manifest is written beside it.
+  const fs::path manifest = phantoms() / "manifest-external.csv";
+  std::ofstream(manifest) << text;
+  const std::string err = error_of([&] { train_ensemble(task, manifest, quick(1), tmp / "models"); });
+  fs::remove(manifest);
+  EXPECT_TRUE(contains(err, "'external'")) << err;
+  EXPECT_TRUE(contains(err, "training needs train, val and test")) << err;
+  EXPECT_FALSE(fs::exists(tmp / "models" / "darknet19.pt"));
+}

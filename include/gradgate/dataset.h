@@ -17,9 +17,11 @@
 
 namespace gradgate {
 
-enum class Split { Train = 0, Val = 1, Test = 2 };
+// Other: a manifest/CSV split of another name (e.g. `external`): such images are classified and
+// benchmarked, never trained on (training needs the three; Sample::split_text keeps the name).
+enum class Split { Train = 0, Val = 1, Test = 2, Other = 3 };
 constexpr std::array<Split, 3> kSplits = {Split::Train, Split::Val, Split::Test};
-const char* split_name(Split s);  // "train", "val", "test"
+const char* split_name(Split s);  // "train", "val", "test", "other"
 // Accepts train/training, val/valid/validation, test/testing (case-insensitive).
 std::optional<Split> parse_split(const std::string& text);
 
@@ -32,6 +34,7 @@ struct Sample {
   std::string diagnosis;  // the label a task maps: normal, bacterial, viral, covid, ...
   std::string view;       // PA, AP, ...; empty when unknown
   Split split = Split::Train;
+  std::string split_text;  // the data set's own name of a Split::Other split; else empty
   std::string license;    // manifest only; keep in any report that shows the image
   std::string citation;
 };

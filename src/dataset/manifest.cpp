@@ -50,9 +50,10 @@ class ManifestReader : public SampleReader {
     if (out.diagnosis.empty()) csv_.fail("empty 'diagnosis' field");
     out.view = get("view");
     const std::string split = get("split");
+    if (trim(split).empty()) csv_.fail("empty 'split' field (train, val, test, or a name of your own such as external)");
     const auto s = parse_split(split);
-    if (!s) csv_.fail("split '" + split + "' is not one of train, val, test");
-    out.split = *s;
+    out.split = s.value_or(Split::Other);
+    out.split_text = s ? "" : trim(split);
     out.license = get("license");
     out.citation = get("citation");
     return true;

@@ -13,6 +13,7 @@ const char* split_name(Split s) {
     case Split::Train: return "train";
     case Split::Val: return "val";
     case Split::Test: return "test";
+    case Split::Other: return "other";
   }
   return "?";
 }

@@ -79,8 +79,8 @@ class PlainCsvReader : public SampleReader {
       out.split = hash_split(out.patient);
     } else {
       const auto s = parse_split(split);
-      if (!s) csv_.fail("split '" + split + "' is not one of train, val, test");
-      out.split = *s;
+      out.split = s.value_or(Split::Other);
+      out.split_text = s ? "" : trim(split);
     }
     return true;
   }

@@ -77,6 +77,7 @@ ClassCounts TaskView::counts() const {
   auto reader = dataset_->reader();
   Sample s;
   while (reader->next(s))
+    if (s.split == Split::Other) continue;  // counted splits are the three training uses
     if (auto label = label_of(s)) ++c.counts[static_cast<int>(s.split)][*label];
   return c;
 }

@@ -43,7 +43,7 @@ size_t write_split_inputs(const Dataset& data, const TaskSpec& task, int split, 
     // Evenly spaced: the manifest is ordered by source and class, so the first n would not do.
     const Sample& s = all.samples[k * all.size() / n];
     out += report_detail::csv_line({s.image.string(), s.diagnosis, s.mask ? s.mask->string() : "", s.patient,
-                                    split_name(s.split)});
+                                    s.split == Split::Other ? s.split_text : split_name(s.split)});
   }
   write_file_atomic(csv, out);
   return n;

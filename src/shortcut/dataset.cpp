@@ -88,7 +88,7 @@ ShortcutSummary make_shortcut_dataset(const fs::path& source_manifest, const fs:
     while (reader->next(s)) {
       if (!s.source.empty() && !task.task.uses_source(s.source)) continue;
       const auto label = task.task.label_of(s.diagnosis);
-      if (!label || s.split == Split::Test) continue;
+      if (!label || s.split == Split::Test || s.split == Split::Other) continue;
       if (!s.mask) {
         ++sum.skipped_no_mask;
         continue;

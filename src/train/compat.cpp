@@ -53,9 +53,14 @@ RawData read_raw_data(const fs::path& data) {
   out.format = ds->format();
   auto reader = ds->reader();
   Sample s;
-  while (reader->next(s))
+  while (reader->next(s)) {
+    if (s.split == Split::Other)
+      throw DatasetError(data.string() + ": " + s.image.string() + " is in split '" + s.split_text +
+                         "'; training needs train, val and test (other split names are for "
+                         "classification and benchmarking only)");
     out.samples.push_back({s.image, s.diagnosis, s.source, static_cast<int>(s.split),
                            s.mask.value_or(fs::path())});
+  }
   return out;
 }
 
