@@ -154,6 +154,8 @@ TEST(Dataset, ManifestSplitOfAnotherNameIsOther) {
   const ClassCounts c = TaskView(ds, task).counts();
   EXPECT_EQ(c.total(), 1);
   EXPECT_EQ(c.at(Split::Train, 0), 1);
+  EXPECT_EQ(c.total(Split::Other), 0);
+  EXPECT_EQ(c.at(Split::Other, 0), 0);
 }
 
 TEST(Dataset, ManifestErrorsNameFileAndLine) {

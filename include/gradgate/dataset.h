@@ -84,10 +84,13 @@ struct MissingFiles {
 MissingFiles find_missing_files(const Dataset& dataset, std::size_t max_listed = 10,
                                 bool include_masks = true);
 
-// Image counts of a task: counts[split][class id].
+// Image counts of a task: counts[split][class id], for train, val and test (Split::Other is
+// not counted: at() and total() give 0 for it).
 struct ClassCounts {
   std::array<std::vector<int64_t>, 3> counts;
-  int64_t at(Split split, int class_id) const { return counts[static_cast<int>(split)][class_id]; }
+  int64_t at(Split split, int class_id) const {
+    return split == Split::Other ? 0 : counts[static_cast<int>(split)][class_id];
+  }
   int64_t total(Split split) const;
   int64_t total() const;
 };

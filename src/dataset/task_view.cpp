@@ -43,6 +43,7 @@ MissingFiles find_missing_files(const Dataset& dataset, std::size_t max_listed, 
 }
 
 int64_t ClassCounts::total(Split split) const {
+  if (split == Split::Other) return 0;
   int64_t t = 0;
   for (auto c : counts[static_cast<int>(split)]) t += c;
   return t;
@@ -76,9 +77,10 @@ ClassCounts TaskView::counts() const {
   for (auto& per_split : c.counts) per_split.assign(task_.classes.size(), 0);
   auto reader = dataset_->reader();
   Sample s;
-  while (reader->next(s))
+  while (reader->next(s)) {
     if (s.split == Split::Other) continue;  // counted splits are the three training uses
     if (auto label = label_of(s)) ++c.counts[static_cast<int>(s.split)][*label];
+  }
   return c;
 }
 
