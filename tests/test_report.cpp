@@ -546,6 +546,30 @@ TEST(ReportImages, HeatFollowsTheMapAndTheContourTheMask) {
   EXPECT_EQ(cv::norm(render_heat(o.gray, cv::Mat::zeros(kH, kW, CV_32FC1), cv::Mat(), disp, opt), plain), 0.0);
 }
 
+// Issue 16: one colour scale across a montage's members. A map and the same map times 1000
+// (raw Grad-CAM magnitudes differ that much between architectures) draw the same overlay; a
+// uniform map is drawn paler than the concentrated blob beside it.
+TEST(ReportImages, MembersShareOneScaleOfMassDensity) {
+  ImageOutcome o = decided("x.png");
+  ASSERT_GE(o.members.size(), 3u);
+  o.members[1].map = o.members[0].map * 1000.0;
+  o.members[2].map = cv::Mat(o.members[0].map.size(), CV_32FC1, cv::Scalar(0.5));
+  RenderOptions opt;
+  opt.overlay_side = kW;
+  const auto overlays = render_overlays(o, {"normal", "pneumonia"}, opt);
+  ASSERT_EQ(overlays.size(), o.members.size());
+  const int rows = display_size({kW, kH}, opt.overlay_side).height;
+  const cv::Rect picture(0, 0, overlays[0].cols, rows);
+  EXPECT_EQ(cv::norm(overlays[0](picture), overlays[1](picture)), 0.0);
+  // JET: blue (channel 0) dominates low values, red (channel 2) high ones.
+  const cv::Vec3b blob = overlays[0].at<cv::Vec3b>(30, 20), flat = overlays[2].at<cv::Vec3b>(30, 20);
+  EXPECT_GT(blob[2], flat[2] + 50) << "the uniform map should be pale beside the concentrated one";
+  // Each map at its own maximum (the old way), the uniform map is all full colour.
+  opt.common_scale = false;
+  const auto own = render_overlays(o, {"normal", "pneumonia"}, opt);
+  EXPECT_GT(own[2].at<cv::Vec3b>(30, 20)[2], flat[2] + 50);
+}
+
 // ---- NPY ----
 
 namespace {

@@ -86,6 +86,14 @@ struct RenderOptions {
   int montage_columns = 0;  // 0: ceil(sqrt(tiles))
   double alpha = 0.45;      // weight of the colour map in the blend
   int colormap = 2;         // cv::ColormapTypes; 2 = COLORMAP_JET, 20 = COLORMAP_TURBO
+  // All members' maps of one image on one colour scale, so tiles compare: each map as its mass
+  // density relative to a uniform map (raw Grad-CAM magnitudes differ by orders of magnitude
+  // between architectures), full colour = the largest density of any member, shown on the
+  // montage's colour bar ("0 ... 7.3x uniform"); false: each map at its own maximum.
+  bool common_scale = true;
+  // The gate's setting as the montage's decision tile states it (e.g. "share >= 0.500,
+  // quorum 3"); ReportWriter fills it from the run.
+  std::string gate_text;
 };
 
 // The one name table of colour maps: "jet" | "turbo" | "inferno" | "viridis" -> cv::ColormapTypes.

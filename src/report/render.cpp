@@ -57,9 +57,14 @@ cv::Mat caption_bar(int width, const std::vector<CaptionLine>& lines) {
   const int lh = line_height(width);
   const int thickness = scale >= 0.7 ? 2 : 1;
   for (size_t i = 0; i < lines.size() && i < 2; ++i) {
-    const std::string t = fit(lines[i].text, scale, width - 6);
+    // A long line is set smaller (down to 3/4) before it is shortened: "googlenet-places:
+    // pneumonia 0.97" must keep its probability.
+    int base = 0;
+    const int w = cv::getTextSize(lines[i].text, cv::FONT_HERSHEY_SIMPLEX, scale, thickness, &base).width;
+    const double s = w > width - 6 ? std::max(0.75 * scale, scale * (width - 6) / w) : scale;
+    const std::string t = fit(lines[i].text, s, width - 6);
     const int y = 2 + static_cast<int>(i + 1) * lh - lh / 4;
-    cv::putText(bar, t, {3, y}, cv::FONT_HERSHEY_SIMPLEX, scale, lines[i].color, thickness, cv::LINE_AA);
+    cv::putText(bar, t, {3, y}, cv::FONT_HERSHEY_SIMPLEX, s, lines[i].color, thickness, cv::LINE_AA);
   }
   return bar;
 }
@@ -97,15 +102,54 @@ Base make_base(const cv::Mat& gray, const cv::Mat& mask, cv::Size display) {
   return b;
 }
 
-cv::Mat heat_on(const Base& b, const cv::Mat& map, const RenderOptions& o) {
+// A map as the density of its positive mass relative to a uniform map (1 = uniform): the
+// gate judges where a member's mass lies, not its raw magnitude, which differs by orders of
+// magnitude between architectures. Empty when the map has no positive mass.
+cv::Mat relative_density(const cv::Mat& map) {
+  if (map.empty()) return {};
+  cv::Mat f;
+  map.convertTo(f, CV_32F);
+  cv::patchNaNs(f, 0);
+  cv::max(f, 0, f);
+  const double mean = cv::mean(f)[0];
+  if (!(mean > 0) || !std::isfinite(mean)) return {};
+  return f / mean;
+}
+
+// The scale every member's map of one image is drawn at (RenderOptions::common_scale): the
+// largest relative density of any member; 0 = each map at its own maximum.
+double shared_max(const ImageOutcome& o, const RenderOptions& options) {
+  if (!options.common_scale) return 0.0;
+  double hi = 0.0;
+  for (const auto& m : o.members) {
+    const cv::Mat d = relative_density(m.map);
+    double v = 0;
+    if (!d.empty()) cv::minMaxLoc(d, nullptr, &v);
+    if (std::isfinite(v)) hi = std::max(hi, v);
+  }
+  return hi;
+}
+
+// `scale_max` > 0: the map as relative_density, drawn at full colour at `scale_max`; else the
+// map at its own maximum.
+cv::Mat heat_on(const Base& b, const cv::Mat& map, const RenderOptions& o, double scale_max = 0.0) {
   cv::Mat out = b.gray_bgr.clone();
   if (!map.empty()) {
     cv::Mat f;
-    map.convertTo(f, CV_32F);
-    cv::patchNaNs(f, 0);
-    cv::max(f, 0, f);
+    if (scale_max > 0) {
+      f = relative_density(map);
+      if (f.empty()) f = cv::Mat::zeros(map.size(), CV_32F);
+    } else {
+      map.convertTo(f, CV_32F);
+      cv::patchNaNs(f, 0);
+      cv::max(f, 0, f);
+    }
     double hi = 0;
     cv::minMaxLoc(f, nullptr, &hi);
+    if (scale_max > 0 && hi > 0) {
+      hi = scale_max;
+      cv::min(f, hi, f);
+    }
     if (hi > 0 && std::isfinite(hi)) {
       cv::resize(f, f, b.display, 0, 0, f.cols > b.display.width ? cv::INTER_AREA : cv::INTER_LINEAR);
       cv::Mat u8, color;
@@ -142,7 +186,7 @@ std::vector<CaptionLine> member_caption(const MemberOutcome& m, const std::vecto
   std::string first = (m.untrained ? "UNTRAINED " : "") + m.name + ": " + label_name(classes, m.label) +
                       " " + fixed(m.probability);
   std::string second = m.share.status == GateStatus::Ok
-                           ? "share " + fixed(m.share.share) + " lift " + fixed(m.share.lift, 1)
+                           ? "share " + fixed(m.share.share, 3) + " lift " + fixed(m.share.lift, 1)
                            : std::string(to_string(m.share.status));
   const GateMark mark = gate_mark(m);
   return {{first, kWhite}, {second + "  " + mark.text, mark.text_color}};
@@ -176,19 +220,6 @@ std::vector<std::string> wrap(const std::string& text, double scale, int width, 
   return lines;
 }
 
-// Draws wrapped text on a dark band at the top of `picture` (the abstention's full reason).
-void draw_note(cv::Mat& picture, const std::string& text) {
-  const double scale = font_scale(picture.cols);
-  const int lh = line_height(picture.cols);
-  const auto lines = wrap(text, scale, picture.cols - 6, 4);
-  if (lines.empty()) return;
-  cv::Mat band = picture(cv::Rect(0, 0, picture.cols, std::min(picture.rows, static_cast<int>(lines.size()) * lh + 4)));
-  band *= 0.3;
-  for (size_t i = 0; i < lines.size(); ++i)
-    cv::putText(picture, lines[i], {3, static_cast<int>(i + 1) * lh - lh / 4}, cv::FONT_HERSHEY_SIMPLEX, scale,
-                kWhite, 1, cv::LINE_AA);
-}
-
 // A red band across the middle of `picture` saying the weights were random: a figure of an
 // untrained member (or a decision it voted in) must never pass for a result.
 void stamp_untrained(cv::Mat& picture) {
@@ -201,6 +232,53 @@ void stamp_untrained(cv::Mat& picture) {
               cv::FONT_HERSHEY_SIMPLEX, scale, kWhite, 1, cv::LINE_AA);
   cv::putText(picture, fit("not a result", scale, picture.cols - 6), {3, y + 2 * lh - lh / 4},
               cv::FONT_HERSHEY_SIMPLEX, scale, kWhite, 1, cv::LINE_AA);
+}
+
+// A horizontal colour bar of the colour map from 0 to `hi` (the shared scale's maximum).
+void draw_colour_bar(cv::Mat& area, cv::Rect where, double hi, const RenderOptions& o) {
+  cv::Mat ramp(1, where.width, CV_8UC1);
+  for (int x = 0; x < where.width; ++x) ramp.at<uint8_t>(0, x) = static_cast<uint8_t>(255 * x / std::max(1, where.width - 1));
+  cv::Mat color;
+  cv::applyColorMap(ramp, color, o.colormap);
+  cv::resize(color, color, where.size(), 0, 0, cv::INTER_NEAREST);
+  color.copyTo(area(where));
+  const double scale = font_scale(area.cols) * 0.8;
+  const std::string right = fixed(hi, 1) + "x uniform";
+  int base = 0;
+  const int rw = cv::getTextSize(right, cv::FONT_HERSHEY_SIMPLEX, scale, 1, &base).width;
+  const int y = where.y + where.height - 2;
+  cv::putText(area, "0", {where.x + 2, y}, cv::FONT_HERSHEY_SIMPLEX, scale, kWhite, 1, cv::LINE_AA);
+  cv::putText(area, right, {where.x + where.width - rw - 2, y}, cv::FONT_HERSHEY_SIMPLEX, scale,
+              cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+}
+
+// The decision tile's picture (tile_side square): the image with its mask contour, fitted
+// above a band holding `notes` (wrapped, at most 5 lines) and, when `hi` > 0, the colour bar.
+cv::Mat decision_picture(const ImageOutcome& o, const RenderOptions& options,
+                         const std::vector<std::string>& notes, double hi) {
+  const int side = options.tile_side;
+  const int lh = line_height(side);
+  const int bar_h = hi > 0 ? lh : 0;
+  const int band_h = std::min(side / 2, 4 * lh + bar_h + 6);
+  const cv::Size size = o.gray.empty() ? cv::Size(side, side) : o.gray.size();
+  const double s = std::min(static_cast<double>(side) / size.width, static_cast<double>(side - band_h) / size.height);
+  const cv::Size display(std::max(1, static_cast<int>(size.width * s)), std::max(1, static_cast<int>(size.height * s)));
+  cv::Mat picture(side, side, CV_8UC3, kCaption);
+  const cv::Mat image = heat_on(make_base(o.gray, o.mask.mask, display), cv::Mat(), options);
+  image.copyTo(picture(cv::Rect((side - display.width) / 2, 0, display.width, display.height)));
+  const double scale = font_scale(side);
+  int y = side - band_h + lh - lh / 4;
+  int lines_left = (band_h - bar_h - 4) / lh;
+  for (size_t i = 0; i < notes.size() && lines_left > 0; ++i) {
+    const auto wrapped = wrap(notes[i], scale, side - 6, static_cast<size_t>(i == 0 ? 1 : lines_left));
+    for (const auto& line : wrapped) {
+      if (lines_left-- <= 0) break;
+      cv::putText(picture, line, {3, y}, cv::FONT_HERSHEY_SIMPLEX, scale, kWhite, 1, cv::LINE_AA);
+      y += lh;
+    }
+  }
+  if (hi > 0) draw_colour_bar(picture, cv::Rect(3, side - bar_h - 2, side - 6, bar_h), hi, options);
+  return picture;
 }
 
 bool any_untrained(const ImageOutcome& o) {
@@ -253,8 +331,9 @@ std::vector<cv::Mat> render_overlays(const ImageOutcome& o, const std::vector<st
   const Base b = make_base(o.gray, o.mask.mask, display_size(o.gray.size(), options.overlay_side));
   std::vector<cv::Mat> out;
   out.reserve(o.members.size());
+  const double hi = shared_max(o, options);
   for (const auto& m : o.members) {
-    cv::Mat picture = heat_on(b, m.map, options);
+    cv::Mat picture = heat_on(b, m.map, options, hi);
     if (m.untrained) stamp_untrained(picture);
     out.push_back(stack(picture, caption_bar(b.display.width, member_caption(m, classes))));
   }
@@ -266,7 +345,7 @@ cv::Mat render_overlay(const ImageOutcome& o, size_t member, const std::vector<s
   if (member >= o.members.size()) throw std::out_of_range("render_overlay: no member " + std::to_string(member));
   const Base b = make_base(o.gray, o.mask.mask, display_size(o.gray.size(), options.overlay_side));
   const auto& m = o.members[member];
-  cv::Mat picture = heat_on(b, m.map, options);
+  cv::Mat picture = heat_on(b, m.map, options, shared_max(o, options));
   if (m.untrained) stamp_untrained(picture);
   return stack(picture, caption_bar(b.display.width, member_caption(m, classes)));
 }
@@ -297,27 +376,33 @@ cv::Mat render_montage(const ImageOutcome& o, const std::vector<std::string>& cl
   const std::string counts = "kept " + std::to_string(kept) + "/" + std::to_string(o.members.size()) +
                              ", passed " + std::to_string(o.gate.num_passed);
   std::vector<CaptionLine> decision;
+  std::string reason;  // in full in the picture's text band
   if (!o.ok) {
-    decision = {{"ERROR", kRed}, {o.error, kWhite}};
+    reason = o.error;
+    decision = {{"ERROR", kRed}, {"the image could not be classified", kWhite}};
   } else if (o.vote.abstained || o.vote.label < 0) {
-    const std::string reason = !o.vote.reason.empty() ? o.vote.reason : o.gate.reason;
-    decision = {{"ABSTAIN (" + counts + ")", cv::Scalar(0, 200, 255)}, {reason, kWhite}};
+    reason = !o.vote.reason.empty() ? o.vote.reason : o.gate.reason;
+    decision = {{"ABSTAIN", cv::Scalar(0, 200, 255)}, {counts, kWhite}};
   } else {
     decision = {{"DECISION: " + label_name(classes, o.vote.label) + " " + fixed(o.vote.probability), kWhite},
                 {counts + (o.gate.fallback_used ? " (fallback)" : ""), kWhite}};
   }
   const bool untrained = any_untrained(o);
   if (untrained) decision[0] = {"UNTRAINED: " + decision[0].text, kRed};
-  cv::Mat picture = heat_on(b, cv::Mat(), options);
-  // The reason rarely fits the caption: the whole of it goes on the picture.
-  if (!o.ok) draw_note(picture, o.error);
-  else if (o.vote.abstained || o.vote.label < 0) draw_note(picture, decision[1].text);
+  const double hi = shared_max(o, options);
+  // The image above a text band: its file name, then the abstention's (or error's) reason in
+  // full, or the gate's setting; at the bottom the colour bar of the members' shared scale.
+  // No text covers the lungs.
+  std::vector<std::string> notes = {o.image.filename().string()};
+  if (!reason.empty()) notes.push_back(reason);
+  else if (!options.gate_text.empty()) notes.push_back("gate: " + options.gate_text);
+  cv::Mat picture = decision_picture(o, options, notes, hi);
   if (untrained) stamp_untrained(picture);
   place(0, tile(picture, decision, kWhite, options));
 
   for (size_t i = 0; i < o.members.size(); ++i) {
     const auto& m = o.members[i];
-    cv::Mat member_picture = heat_on(b, m.map, options);
+    cv::Mat member_picture = heat_on(b, m.map, options, hi);
     if (m.untrained) stamp_untrained(member_picture);
     place(static_cast<int>(i) + 1, tile(member_picture, member_caption(m, classes), gate_mark(m).border, options));
   }

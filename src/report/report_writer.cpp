@@ -1,5 +1,6 @@
 // One run's outputs: run.json, the result rows, overlays, montages and raw maps.
 #include <chrono>
+#include <cstdio>
 
 #include "gradgate/common/png.h"
 #include "gradgate/error.h"
@@ -14,6 +15,14 @@ namespace gradgate {
 ReportWriter::ReportWriter(ReportOptions options, RunInfo run)
     : options_(std::move(options)), run_(std::move(run)), started_(std::chrono::system_clock::now()) {
   if (run_.date.empty()) run_.date = iso_utc_now();
+  if (options_.render.gate_text.empty()) {
+    char tau[32];
+    std::snprintf(tau, sizeof tau, "%.3f", run_.gate.tau);
+    options_.render.gate_text = run_.gate.mode == GateMode::Soft
+                                    ? "soft, votes weighted by max(0, excess)"
+                                    : std::string(to_string(run_.gate.criterion)) + " >= " + tau + ", quorum " +
+                                          std::to_string(run_.gate.quorum);
+  }
   results_ = std::make_unique<ResultWriter>(options_.out_dir, run_);
   write_run_json(false);
 }
