@@ -1,5 +1,6 @@
 #pragma once
-// YAML configuration: config/default.yaml, config/networks.yaml, config/tasks/<task>.yaml.
+// YAML configuration: config/networks.yaml and config/tasks/<task>.yaml. Every other default is
+// the tool's own, shown by its --help (there is no global settings file).
 // Every loader validates what it reads: an unknown key, a wrong type, a value out of range
 // or a missing referenced file throws ConfigError naming the file, the key path
 // (e.g. `ensemble.tau`) and what was expected. No torch and no yaml-cpp in this header.
@@ -123,27 +124,5 @@ int checked_quorum(int quorum, std::size_t members, const std::string& what);
 // Cores to use: >= 0 (0: every core).
 int checked_threads(int threads, const std::string& what);
 
-// ---- config/default.yaml ----
-
-struct OutputConfig {
-  std::filesystem::path dir;    // absolute: project root / `output.dir`
-  std::string format = "csv";   // csv | jsonl
-  bool overlays = false;        // per-member Grad-CAM overlays
-  bool montage = false;         // one image with every member's map
-  bool html = false;            // read, not used: ensemble-bench/-tune always write report.html
-};
-
-struct GlobalConfig {
-  std::filesystem::path file;
-  std::filesystem::path config_dir;
-  std::string default_task = "pneumonia";  // a file in <config_dir>/tasks
-  std::filesystem::path networks_file;     // absolute; must exist
-  int threads = 0;                         // 0 = every core
-  int batch_size = 16;                     // images per forward pass
-  OutputConfig output;
-};
-
-// Loads <config_dir>/default.yaml.
-GlobalConfig load_global_config(const std::filesystem::path& config_dir = default_config_dir());
 
 }  // namespace gradgate

@@ -54,7 +54,9 @@ int main(int argc, char** argv) {
   // clang-format on
   try {
     po::variables_map vm;
-    if (!parse_options(argc, argv, opts, vm)) return 0;
+    if (!parse_options(argc, argv, opts, vm, nullptr,
+        "  ensemble-bench --task pneumonia --data ../shared/data/cxr/manifest.csv --split test --out out/bench/pn-test\n"
+        "  ensemble-bench --results out/bench/pn-test/run --out out/bench/pn-test-again\n")) return 0;
     const auto t0 = std::chrono::steady_clock::now();
     if (results.empty() == data.empty())
       throw Error("give either --results RUN or --data MANIFEST --split val|test --task T");

@@ -71,7 +71,10 @@ int main(int argc, char** argv) {
 
   try {
     po::variables_map vm;
-    if (!parse_options(argc, argv, opts, vm, &pos)) return 0;
+    if (!parse_options(argc, argv, opts, vm, &pos,
+        "  ensemble-classify --task pneumonia --out out/demo demo/manifest.csv\n"
+        "  ensemble-classify --task bacterial-vs-viral --gate excess --tau 0.2 --out out/x scans/\n"
+        "  ensemble-classify --task covid-vs-other --no-overlays --save-maps --out out/y film.png\n")) return 0;
     if (vm.count("list-tasks")) {
       print_task_table(std::cout);
       return 0;

@@ -40,6 +40,12 @@ const char* kUsage =
     "  atlas   build the lung atlas (mean training mask in body-box coordinates) as a PNG\n"
     "  mask    write the lung mask of one image (mask file, else segmenter, else atlas)\n";
 
+const char* kExamples =
+    "Examples:\n"
+    "  ensemble-masks mask --image demo/images/IM-0003-0001.jpeg --output mask.png\n"
+    "  ensemble-masks eval --data ../shared/data/cxr --split test\n"
+    "  ensemble-masks train --data ../shared/data/cxr --out models/lung_unet/lung_unet.pt\n";
+
 std::string default_data() {
   const char* env = std::getenv("GRADGATE_CXR_DATA");
   return env && *env ? env : "";
@@ -93,9 +99,14 @@ int main(int argc, char** argv) {
       ("log-every", po::value<int64_t>()->default_value(defaults.log_every), "log the loss every N steps")
       ("val-every", po::value<int64_t>()->default_value(defaults.val_every), "val Dice every N steps (0 = never)")
       ("val-images", po::value<int64_t>()->default_value(defaults.val_images), "val images used while training");
+  // The shipped U-Net and atlas are read from the project (the folder above config/), not
+  // the working directory: `ensemble-masks mask` works from anywhere.
+  const fs::path project = project_root_of(default_config_dir());
+  const std::string shipped_unet = (project / "models/lung_unet/lung_unet.pt").string();
+  const std::string shipped_atlas = (project / "masks/lung_atlas.png").string();
   po::options_description eval("evaluation (eval, and after train)");
   eval.add_options()
-      ("weights", po::value<std::string>()->default_value("models/lung_unet/lung_unet.pt"), "U-Net weights (eval, mask)")
+      ("weights", po::value<std::string>()->default_value(shipped_unet, "<project>/models/lung_unet/lung_unet.pt"), "U-Net weights (eval, mask)")
       ("split", po::value<std::vector<std::string>>()->multitoken()->default_value({"val", "test"}, "val test"),
        "splits to evaluate")
       ("limit", po::value<int>()->default_value(0), "at most N images per split (0 = all)")
@@ -108,7 +119,7 @@ int main(int argc, char** argv) {
   one.add_options()
       ("image", po::value<std::string>(), "image file")
       ("mask-file", po::value<std::string>(), "explicit mask file (else the naming rule is tried)")
-      ("atlas", po::value<std::string>()->default_value("masks/lung_atlas.png"), "atlas PNG (empty = none)")
+      ("atlas", po::value<std::string>()->default_value(shipped_atlas, "<project>/masks/lung_atlas.png"), "atlas PNG (empty = none)")
       ("no-segmenter", po::bool_switch(), "skip the segmenter (use the atlas)")
       ("output", po::value<std::string>()->default_value("lung_mask.png"), "mask PNG to write");
   po::options_description all;
@@ -118,13 +129,13 @@ int main(int argc, char** argv) {
     if (print_version_if_asked(argc, argv)) return 0;
     std::string command = argc > 1 ? argv[1] : "";
     if (command.empty() || command == "--help" || command == "-h" || command == "help") {
-      std::cout << kUsage << "\n" << all << "\n";
+      std::cout << kUsage << "\n" << all << "\n" << kExamples;
       return command.empty() ? 2 : 0;
     }
     po::variables_map vm;
     po::store(po::parse_command_line(argc - 1, argv + 1, all), vm);
     if (vm.count("help")) {
-      std::cout << kUsage << "\n" << all << "\n";
+      std::cout << kUsage << "\n" << all << "\n" << kExamples;
       return 0;
     }
     po::notify(vm);

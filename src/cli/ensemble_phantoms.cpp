@@ -27,7 +27,9 @@ int main(int argc, char** argv) {
   // clang-format on
   try {
     po::variables_map vm;
-    if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
+    if (!gradgate::parse_options(argc, argv, opts, vm, nullptr,
+        "  ensemble-phantoms --out out/phantoms\n"
+        "  ensemble-phantoms --out out/phantoms --per-class 10 --side 256 --seed 7\n")) return 0;
     if (per_class < 1) throw gradgate::ConfigError("--per-class must be >= 1, got " + std::to_string(per_class));
     auto manifest = gradgate::write_phantom_dataset(out, per_class, side, seed);
     std::cout << "wrote " << 4 * per_class << " phantoms and " << manifest.string() << "\n";

@@ -144,7 +144,10 @@ int main(int argc, char** argv) {
       ("quiet,q", "no progress line");
     // clang-format on
     po::variables_map vm;
-    if (!gradgate::parse_options(argc, argv, opts, vm)) return 0;
+    if (!gradgate::parse_options(argc, argv, opts, vm, nullptr,
+        "  ensemble-train --task covid-vs-other --data ../shared/data/cxr/manifest.csv --out models/covid-vs-other --epochs 6 --patience 3 --member-lr vgg19=1e-4\n"
+        "  ensemble-train --task pneumonia --data DATA --out models/pneumonia --members resnet18,darknet19   # add members to a folder\n"
+        "  ensemble-train --task covid-vs-all --data DATA --out models/cva --init models/pneumonia   # start from trained members\n")) return 0;
     // The task files' validators (config.h): errors, never defaults.
     o.members = parse_member_list(members, "--members");
     checked_preset(o.preset, "--preset");

@@ -99,7 +99,9 @@ int main(int argc, char** argv) {
   // clang-format on
   try {
     po::variables_map vm;
-    if (!parse_options(argc, argv, opts, vm)) return 0;
+    if (!parse_options(argc, argv, opts, vm, nullptr,
+        "  ensemble-tune --val out/bench/pn-val/run --test out/bench/pn-test/run --manifest ../shared/data/cxr/manifest.csv --out out/tune\n"
+        "  ensemble-tune ... --min-coverage 0.9 --write   # make the choice models/<task>'s default\n")) return 0;
     const auto t0 = std::chrono::steady_clock::now();
     if (!(min_coverage >= 0.0 && min_coverage <= 1.0)) throw ConfigError("--min-coverage must lie in [0, 1]");
     TuneGrid grid;

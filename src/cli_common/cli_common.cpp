@@ -18,7 +18,8 @@ namespace gradgate {
 
 bool parse_options(int argc, char** argv, const boost::program_options::options_description& opts,
                    boost::program_options::variables_map& vm,
-                   const boost::program_options::positional_options_description* positional) {
+                   const boost::program_options::positional_options_description* positional,
+                   const char* examples) {
   namespace po = boost::program_options;
   if (print_version_if_asked(argc, argv)) return false;
   po::command_line_parser parser(argc, argv);
@@ -27,6 +28,7 @@ bool parse_options(int argc, char** argv, const boost::program_options::options_
   po::store(parser.run(), vm);
   if (vm.count("help")) {
     std::cout << opts << "  --version                      print the tool's name and gradgate's version and exit\n";
+    if (examples) std::cout << "\nExamples:\n" << examples;
     return false;
   }
   po::notify(vm);

@@ -18,9 +18,11 @@ namespace gradgate {
 // the help to stdout when --help/-h was given, or the version when --version was (the caller
 // exits 0); otherwise stores and notifies `vm` (required options are checked) and returns
 // true. Throws po::error.
+// `examples`, when given, ends the help (a few command lines, one per line).
 bool parse_options(int argc, char** argv, const boost::program_options::options_description& opts,
                    boost::program_options::variables_map& vm,
-                   const boost::program_options::positional_options_description* positional = nullptr);
+                   const boost::program_options::positional_options_description* positional = nullptr,
+                   const char* examples = nullptr);
 
 // The tasks as a table: name, classes, models folder, and its trained members with the
 // manifest's soft-vote test accuracy, or "no trained members" (or why the folder is unusable).

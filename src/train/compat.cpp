@@ -38,8 +38,7 @@ std::vector<std::string> task_default_members(const std::string& task_name) {
 }
 
 MemberCard member_card(const std::string& member, const std::string& preset) {
-  const auto global = load_global_config();
-  return card_from_networks(member, preset, load_networks_config(global.networks_file));
+  return card_from_networks(member, preset, load_networks_config(default_config_dir() / "networks.yaml"));
 }
 
 PresetInfo preset_of(const std::string& member, const std::string& preset) {
