@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gradgate/cam_method.h"
+#include "gradgate/domain.h"
 #include "gradgate/gate.h"
 #include "gradgate/store/models_manifest.h"
 #include "gradgate/vote.h"
@@ -37,6 +38,9 @@ struct ClassifyRequest {
   std::optional<VoteRule> vote;
   std::optional<CamMethod> cam;
   std::optional<CamLayer> cam_layer;
+  // The domain check (domain.h): flag | abstain | off; unset: the task's `ensemble.domain`.
+  // It runs when the models folder has a domain model (manifest `domain:`, domain.pt).
+  std::optional<DomainMode> domain;
   std::vector<std::string> inputs;       // image files, folders, manifest/CSV files
   std::filesystem::path out = "out";
   bool save_maps = false;                // raw maps + mask as .npy
@@ -56,6 +60,8 @@ struct ClassifyRequest {
 
 struct ClassifySummary {
   int images = 0, failed = 0, abstained = 0;
+  int out_of_domain = 0;                 // images the domain check flagged (domain.h)
+  std::string domain_note;               // why no image was checked (run.json's domain.note)
   std::vector<std::string> untrained;    // members that ran with random weights
   double seconds = 0.0;
 };

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gradgate/cam_method.h"
+#include "gradgate/domain.h"
 #include "gradgate/gate.h"
 #include "gradgate/normalization.h"
 #include "gradgate/task.h"
@@ -90,6 +91,9 @@ struct EnsembleDefaults {
   VoteRule vote = VoteRule::Soft;
   CamMethod cam = CamMethod::GradCam;
   CamLayer cam_layer = CamLayer::Fine;
+  // What an image outside the models folder's training domain gets (domain.h): flagged in the
+  // results (default), an abstention, or no check.
+  DomainMode domain = DomainMode::Flag;
   std::filesystem::path models_dir;  // absolute: project root / the file's `models_dir`
 };
 

@@ -2,6 +2,7 @@
 // The gated ensemble: every member explains its prediction with Grad-CAM, the lung gate
 // keeps the members whose map lies mostly inside the lungs, the kept members vote.
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 
 #include "gradgate/cam_method.h"
 #include "gradgate/config.h"
+#include "gradgate/domain.h"
 #include "gradgate/gate.h"
 #include "gradgate/lung_mask.h"
 #include "gradgate/member_card.h"
@@ -40,6 +42,11 @@ struct EnsembleOptions {
   // longer side (aspect kept): 19 maps of a 50 MP image at full size are 3.8 GB of floats,
   // for overlays 512 px wide. The gate never uses them (it works on the feature grid).
   int max_map_side = 0;
+  // The models folder's domain model (domain.h); null: no check (ImageOutcome::domain stays
+  // unchecked). Members it has no entry for are left out of the image's median.
+  std::shared_ptr<const DomainModel> domain;
+  // Abstain: a flagged image abstains with the check's reason; Flag: it is only marked.
+  DomainMode domain_mode = DomainMode::Flag;
 };
 
 // Time spent per stage over a call, for the benchmark (seconds, wall clock).
@@ -68,6 +75,11 @@ class Ensemble {
   // The baseline the gate's overhead is measured against: preprocess + forward of every
   // member, no Grad-CAM, no mask, no gate. Returns per member the [N,K] probabilities.
   std::vector<std::vector<std::vector<double>>> forward_only(const std::vector<cv::Mat>& grays);
+
+  // What the domain check scores, without Grad-CAM: per member (options order) the study
+  // layer's activations averaged over the grid, one row per image ([N x C]). The same
+  // preprocessing and weights as classify, so a model fitted on these fits classify's.
+  std::vector<FeatureMatrix> pooled_features(const std::vector<cv::Mat>& grays);
 
  private:
   struct Impl;

@@ -35,6 +35,10 @@ struct CamBatch {
   torch::Tensor targets; // [N] int64: the class each map explains
   torch::Tensor low_res; // [N,h,w] float >= 0: the map at the feature layer's resolution
   std::vector<bool> empty;  // per image: map is all zero (no positive evidence / zero grads)
+  // [N,C] float: the study layer's activations (features(x)) averaged over the grid, taken
+  // from the pass above at no extra forward (the fine layer's tail computes them): what the
+  // domain check (domain.h) scores.
+  torch::Tensor pooled;
 };
 
 // probs as one std::vector<double> per image (the vote's input type).

@@ -7,6 +7,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "gradgate/domain.h"
 #include "gradgate/gate.h"
 #include "gradgate/lung_mask.h"
 #include "gradgate/vote.h"
@@ -35,6 +36,9 @@ struct ImageOutcome {
   GateDecision gate;
   VoteResult vote;                // label -1 / abstained when the gate abstains
   std::vector<MemberOutcome> members;
+  // The domain check (domain.h): unchecked when the models folder has no domain model or the
+  // check is off; with `--domain abstain` a flagged image's vote is an abstention with its reason.
+  DomainVerdict domain;
 };
 
 }  // namespace gradgate

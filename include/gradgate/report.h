@@ -18,6 +18,7 @@
 
 #include "gradgate/cam_method.h"
 #include "gradgate/common/atomic_file.h"
+#include "gradgate/domain.h"
 #include "gradgate/enum_names.h"
 #include "gradgate/gate.h"
 #include "gradgate/outcome.h"
@@ -73,6 +74,12 @@ struct RunInfo {
   VoteRule vote = VoteRule::Soft;
   CamMethod cam = CamMethod::GradCam;
   CamLayer cam_layer = CamLayer::Fine;
+  // The domain check (domain.h) in force: its mode, the domain.pt scored with and the rule
+  // (the models manifest's), or a one-line note saying why no image is checked.
+  DomainMode domain_mode = DomainMode::Off;
+  std::string domain_model;
+  std::string domain_rule;
+  std::string domain_note;
   std::vector<std::string> inputs;     // the CLI's INPUT arguments (informational)
   std::string date;                    // ISO 8601 UTC; filled at start when empty
   std::string version = gradgate_version();

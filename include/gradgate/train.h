@@ -62,6 +62,9 @@ struct TrainOptions {
   // member is rounded to half before its validation and test figures, so they are the shipped
   // weights' figures. Checkpoints stay in single precision.
   bool half_weights = true;
+  // After training, fit the folder's domain check (domain.h: domain.pt + the manifest's
+  // `domain:` block) on the run's train split, calibrated on its val split.
+  bool fit_domain = true;
   uint64_t seed = 1;
   int threads = 0;                    // 0 = every core
   int parallel_members = -1;          // members trained at once; -1 = automatic (see train.cpp)

@@ -18,7 +18,7 @@ using namespace gradgate;
 int main(int argc, char** argv) {
   prepare_process(argv);
   ClassifyRequest rq;
-  std::string members, models, config_dir, out, segmenter, atlas, fallback, vote, cam, cam_layer, gate, gate_mode;
+  std::string members, models, config_dir, out, segmenter, atlas, fallback, vote, cam, cam_layer, gate, gate_mode, domain;
   double tau = 0.0;
   int quorum = 0;
   // Defaults are written once: the request's initialisers (classify.h) and the gate's
@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
     ("vote", po::value(&vote)->default_value(to_string(builtin.vote), std::string("task's (") + to_string(builtin.vote) + ")"), ("vote rule: " + vote_rule_names().joined(" | ")).c_str())
     ("cam", po::value(&cam)->default_value(to_string(builtin.cam), std::string("task's (") + to_string(builtin.cam) + ")"), ("saliency: " + cam_method_names().joined(" | ")).c_str())
     ("cam-layer", po::value(&cam_layer)->default_value(to_string(builtin.cam_layer), std::string("task's (") + to_string(builtin.cam_layer) + ")"), "layer the maps are taken at: fine (stride 16: 8x8 cells at 128 px; costs a backward through the last stage) | study (the study's layer, stride 32 for most members)")
+    ("domain", po::value(&domain)->default_value(to_string(builtin.domain), std::string("task's (") + to_string(builtin.domain) + ")"), ("images unlike the members' training images (the models folder's domain.pt, from ensemble-domain fit): " + domain_mode_names().joined(" | ") + " (flag: marked in results' out_of_domain; abstain: they abstain with the reason; off: no check)").c_str())
     ("out,o", po::value(&out)->default_value(rq.out.string()), "output folder (results.csv, results.jsonl, run.json, overlays/, montage/, maps/)")
     ("save-maps", po::bool_switch(&rq.save_maps), "also write each member's raw map and the mask as .npy (maps/)")
     ("no-overlays", po::bool_switch(&no_overlays), "skip the per-member overlay PNGs")
@@ -105,6 +106,7 @@ int main(int argc, char** argv) {
     if (given("vote")) rq.vote = parse("vote", vote_rule_names(), vote);
     if (given("cam")) rq.cam = parse("cam", cam_method_names(), cam);
     if (given("cam-layer")) rq.cam_layer = parse("cam-layer", cam_layer_names(), cam_layer);
+    if (given("domain")) rq.domain = parse("domain", domain_mode_names(), domain);
     rq.models_dir = models;
     rq.config_dir = config_dir;
     rq.out = out;
@@ -124,6 +126,10 @@ int main(int argc, char** argv) {
     std::cout << "classified " << s.images << " images in " << s.seconds << " s: "
               << (s.images - s.failed - s.abstained) << " labelled, " << s.abstained
               << " abstained, " << s.failed << " failed -> " << rq.out.string() << "\n";
+    if (s.out_of_domain > 0)
+      std::cout << s.out_of_domain << " of " << s.images
+                << " images lie outside the members' training domain (results: out_of_domain)\n";
+    if (!s.domain_note.empty()) std::cout << "note: " << s.domain_note << "\n";
     if (!s.untrained.empty())
       std::cout << "WARNING: " << s.untrained.size()
                 << " members ran with random weights: the labels are not meaningful\n";

@@ -140,6 +140,7 @@ int main(int argc, char** argv) {
       ("threads", po::value(&o.threads)->default_value(0), "threads in all (0 = every core)")
       ("parallel-members", po::value(&o.parallel_members)->default_value(-1, "auto"), "members trained at once, each on one thread (1 = one after another on all threads)")
       ("cache-mb", po::value(&o.cache_mb)->default_value(512), "memory for preprocessed images, all members together")
+      ("no-domain", "do not fit the domain check (domain.pt) after training")
       ("restart", "ignore checkpoints of an earlier run and start again")
       ("quiet,q", "no progress line");
     // clang-format on
@@ -163,6 +164,7 @@ int main(int argc, char** argv) {
     o.augment = !vm.count("no-augment");
     o.hflip = vm.count("hflip") > 0;
     o.resume = !vm.count("restart");
+    o.fit_domain = !vm.count("no-domain");
     o.progress = !vm.count("quiet");
     const TaskSpec spec = resolve_task(task);
     print_summary(spec, train_ensemble(spec, data, o, out));

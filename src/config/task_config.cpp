@@ -72,7 +72,7 @@ TaskSpec read_task(const YamlValue& root) {
 
 EnsembleDefaults read_ensemble(const YamlValue& e, const fs::path& project_root) {
   e.expect_keys({"members", "preset", "gate", "gate_mode", "tau", "quorum", "fallback", "vote",
-                 "cam", "cam_layer", "models_dir"});
+                 "cam", "cam_layer", "domain", "models_dir"});
   EnsembleDefaults d;
   const YamlValue members = e.at("members", "a non-empty list of network names");
   const auto valid = member_names();
@@ -117,6 +117,7 @@ EnsembleDefaults read_ensemble(const YamlValue& e, const fs::path& project_root)
   if (auto v = e.optional("cam")) d.cam = cam_method_from_string(v->as_choice(cam_names()));
   if (auto v = e.optional("cam_layer"))
     d.cam_layer = cam_layer_names().from_string(v->as_choice(cam_layer_choices()));
+  if (auto v = e.optional("domain")) d.domain = domain_mode_names().from_string(v->as_choice(domain_mode_names().names()));
   const fs::path models = e.at("models_dir", "a folder (relative to the project root)")
                               .as_string("a folder (relative to the project root)");
   // The folder need not exist yet: training creates it.

@@ -1,6 +1,7 @@
 #include "gradgate/classify.h"
 
 #include <chrono>
+#include <memory>
 #include <iostream>
 
 #include <tbb/parallel_for.h>
@@ -91,6 +92,59 @@ std::string apply_settings(const ClassifyRequest& rq, const EnsembleDefaults& ta
   return g.source;
 }
 
+// The domain check a run uses: the request's mode over the task's, and the models folder's
+// domain model when its manifest records one. A recorded model that is missing, altered,
+// corrupt or fitted with other member weights is an error naming it (--domain off runs
+// without it); a folder without one runs unchecked, with a note for run.json.
+struct DomainSetup {
+  std::shared_ptr<const DomainModel> model;
+  DomainMode mode = DomainMode::Flag;
+  std::string file, rule, note;
+};
+
+DomainSetup resolve_domain(const ClassifyRequest& rq, const TaskConfig& task, const fs::path& models_dir,
+                           const std::vector<EnsembleMemberSpec>& members) {
+  DomainSetup d;
+  d.mode = rq.domain.value_or(task.ensemble.domain);
+  if (d.mode == DomainMode::Off) {
+    d.note = "domain check off (" + std::string(rq.domain ? "--domain off" : "task " + task.task.name + ": domain: off") + ")";
+    return d;
+  }
+  const fs::path manifest_file = models_dir / "manifest.yaml";
+  if (!fs::exists(manifest_file)) {
+    d.note = "no domain check: no models manifest in " + models_dir.string() + " (untrained members)";
+    return d;
+  }
+  const ModelsManifest mf = load_models_manifest(manifest_file);
+  if (!mf.domain) {
+    d.note = "no domain check: " + models_dir.string() + " has no domain model (fit one with ensemble-domain fit --models " +
+             models_dir.string() + " --data MANIFEST)";
+    return d;
+  }
+  const DomainRecord& r = *mf.domain;
+  const std::string off = " (refit with ensemble-domain fit, or run with --domain off)";
+  if (!fs::exists(r.file))
+    throw ModelError("domain model " + r.file.string() + ", listed in " + manifest_file.string() + ", does not exist" + off);
+  const std::string actual = weights_file_hash(r.file);
+  if (actual != r.hash)
+    throw ModelError("domain model " + r.file.string() + " is not the one " + manifest_file.string() + " lists (hash " +
+                     r.hash + ", file " + actual + ")" + off);
+  if (domain_members_hash(mf) != r.members_hash)
+    throw ModelError("domain model " + r.file.string() + " was fitted with other member weights than " +
+                     manifest_file.string() + " lists" + off);
+  auto model = std::make_shared<DomainModel>(load_domain_model(r.file));
+  int covered = 0;
+  for (const auto& m : members) covered += model->find(m.card.member) ? 1 : 0;
+  if (covered == 0) {
+    d.note = "no domain check: " + r.file.string() + " has no entry for the members selected";
+    return d;
+  }
+  d.model = std::move(model);
+  d.file = r.file.string();
+  d.rule = r.rule;
+  return d;
+}
+
 }  // namespace
 
 ClassifySummary run_classify(const ClassifyRequest& rq) {
@@ -109,6 +163,9 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
   if (eo.members.empty()) throw ConfigError("no members selected");
   const std::string gate_source = apply_settings(rq, task.ensemble, tuned, models_dir / "manifest.yaml", &eo);
   eo.mode = rq.serial ? RunMode::Serial : RunMode::Parallel;
+  const DomainSetup domain = resolve_domain(rq, task, models_dir, eo.members);
+  eo.domain = domain.model;
+  eo.domain_mode = domain.mode;
 
   // Inputs are only read (bad ones fail before --out exists); the output folder is not input.
   // A first streaming pass counts them for the progress bar and finds what fails early (an
@@ -144,6 +201,7 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
 
   ClassifySummary summary;
   summary.untrained = ensemble.untrained_members();
+  summary.domain_note = domain.note;
   if (!summary.untrained.empty())
     std::cerr << "\n*** WARNING: " << summary.untrained.size() << " of " << eo.members.size()
               << " members have NO TRAINED WEIGHTS (random): " << join(summary.untrained, ", ")
@@ -162,6 +220,10 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
   info.cam = eo.cam;
   info.cam_layer = eo.cam_layer;
   info.preset = rq.preset.empty() ? task.ensemble.preset : rq.preset;
+  info.domain_mode = domain.mode;
+  info.domain_model = domain.file;
+  info.domain_rule = domain.rule;
+  info.domain_note = domain.note;
   info.inputs = rq.inputs;
   ReportOptions ro;
   ro.out_dir = rq.out;
@@ -227,6 +289,7 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
     for (const auto& row : rows) {
       report.add(row);
       ++summary.images;
+      if (row.ok && row.domain.flagged) ++summary.out_of_domain;
       if (!row.ok) ++summary.failed;
       else if (row.vote.abstained) ++summary.abstained;
     }

@@ -37,11 +37,33 @@ std::vector<torch::Tensor> preprocess_members(const std::vector<cv::Mat>& grays,
   return inputs;
 }
 
+// Copies a [N,C] float tensor into a FeatureMatrix.
+FeatureMatrix feature_matrix(const torch::Tensor& pooled) {
+  const torch::Tensor p = pooled.to(torch::kFloat32).contiguous();
+  FeatureMatrix f;
+  f.rows = static_cast<std::size_t>(p.size(0));
+  f.cols = static_cast<std::size_t>(p.size(1));
+  f.data.assign(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+  return f;
+}
+
+// The image's domain verdict from every member's pooled features (row i of each).
+DomainVerdict image_domain(const std::vector<const MemberDomain*>& models, const std::vector<FeatureMatrix>& pooled,
+                           size_t i, double quantile) {
+  std::vector<double> ratios;
+  ratios.reserve(models.size());
+  for (size_t j = 0; j < models.size(); ++j)
+    if (models[j]) ratios.push_back(models[j]->score(pooled[j].row(i), pooled[j].cols) / models[j]->threshold);
+  return domain_verdict(ratios, quantile);
+}
+
 }  // namespace
 
 struct Ensemble::Impl {
   std::vector<Member> nets;
   CamOptions cam;
+  // Per member: its entry in options.domain, or null (no model, or none for this member).
+  std::vector<const MemberDomain*> domain;
 };
 
 Ensemble::Ensemble(EnsembleOptions options) : options_(std::move(options)), impl_(new Impl) {
@@ -79,6 +101,10 @@ Ensemble::Ensemble(EnsembleOptions options) : options_(std::move(options)), impl
     m->eval();
     impl_->nets.push_back(m);
   }
+  // Each member's domain entry, looked up once (its width is checked on the first batch).
+  impl_->domain.assign(options_.members.size(), nullptr);
+  if (options_.domain && options_.domain_mode != DomainMode::Off)
+    for (size_t j = 0; j < options_.members.size(); ++j) impl_->domain[j] = options_.domain->find(options_.members[j].card.member);
 }
 
 Ensemble::~Ensemble() = default;
@@ -127,6 +153,18 @@ std::vector<ImageOutcome> Ensemble::classify(const std::vector<cv::Mat>& grays,
       },
       options_.mode);
   const double members_s = seconds_since(t_members);
+  // The domain check's input: each member's pooled study layer, which the Grad-CAM pass
+  // above computed anyway (CamBatch::pooled).
+  const bool check_domain = std::any_of(impl_->domain.begin(), impl_->domain.end(), [](const MemberDomain* d) { return d != nullptr; });
+  std::vector<FeatureMatrix> pooled(m);
+  if (check_domain)
+    for (size_t j = 0; j < m; ++j) {
+      pooled[j] = feature_matrix(cams[j].pooled);
+      if (impl_->domain[j] && pooled[j].cols != impl_->domain[j]->channels())
+        throw ModelError("member " + options_.members[j].card.member + ": its domain model expects " +
+                         std::to_string(impl_->domain[j]->channels()) + " features, the member gives " +
+                         std::to_string(pooled[j].cols) + " (fitted on other weights? refit with ensemble-domain fit)");
+    }
 
   // Gate and vote per image, images in parallel (each writes only its own row). The class
   // probabilities leave torch once per member. Each image's mask is pulled back once onto
@@ -187,6 +225,15 @@ std::vector<ImageOutcome> Ensemble::classify(const std::vector<cv::Mat>& grays,
       o.members[j].kept = o.gate.kept[j];
     }
     o.vote = vote_gated(probs, o.gate, options_.vote);
+    if (check_domain) {
+      o.domain = image_domain(impl_->domain, pooled, i, options_.domain->quantile);
+      if (o.domain.flagged && options_.domain_mode == DomainMode::Abstain) {
+        VoteResult abstain;
+        abstain.abstained = true;
+        abstain.reason = o.domain.reason;
+        o.vote = abstain;
+      }
+    }
   });
   if (timings) {
     timings->members += members_s;
@@ -209,6 +256,25 @@ std::vector<std::vector<std::vector<double>>> Ensemble::forward_only(const std::
         torch::Tensor p = torch::softmax(impl_->nets[j]->forward(x), 1).contiguous();
         for (int64_t i = 0; i < p.size(0); ++i)
           out[j].emplace_back(p[i].data_ptr<float>(), p[i].data_ptr<float>() + p.size(1));
+      },
+      options_.mode);
+  return out;
+}
+
+std::vector<FeatureMatrix> Ensemble::pooled_features(const std::vector<cv::Mat>& grays) {
+  const size_t m = impl_->nets.size();
+  std::vector<FeatureMatrix> out(m);
+  if (grays.empty()) return out;
+  const auto inputs = preprocess_members(grays, options_.members);
+  for_each_member(
+      m,
+      [&](size_t j) {
+        torch::InferenceMode guard;
+        const torch::Tensor a = impl_->nets[j]->features(inputs[j]);
+        if (a.dim() != 4)
+          throw ModelError("member " + options_.members[j].card.member + ": its study layer returned " +
+                           std::to_string(a.dim()) + " dimensions, expected [N,C,h,w]");
+        out[j] = feature_matrix(a.mean({2, 3}));
       },
       options_.mode);
   return out;

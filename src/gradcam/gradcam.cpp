@@ -87,7 +87,10 @@ CamBatch compute_cam(MemberImpl& member, const torch::Tensor& x, const std::vect
   {
     torch::AutoGradMode enable_grad(true);  // also when the caller is under NoGradGuard
     // The tail may start with an in-place activation: it gets a copy, `a` stays the map's A.
-    const auto logits = fine ? member.head(member.fine_tail(a.clone())) : member.head(a);
+    // The study layer's output is pooled before head() sees it (head may work in place).
+    const torch::Tensor study = fine ? member.fine_tail(a.clone()) : a;
+    out.pooled = study.detach().mean({2, 3}).to(torch::kFloat32).contiguous();
+    const auto logits = member.head(study);
     if (logits.dim() != 2 || logits.size(0) != n)
       throw ModelError("compute_cam: head() returned logits of shape " +
                        c10::str(logits.sizes()) + ", expected [" + std::to_string(n) + ",K]");

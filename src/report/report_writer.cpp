@@ -61,6 +61,9 @@ void ReportWriter::write_run_json(bool finished) {
   j += "  \"gate_source\": " + json_string(run_.gate_source) + ",\n";
   j += "  \"cam\": " + json_string(to_string(run_.cam)) + ",\n";
   j += "  \"cam_layer\": " + json_string(to_string(run_.cam_layer)) + ",\n";
+  j += "  \"domain\": {\"mode\": " + json_string(to_string(run_.domain_mode)) +
+       ", \"model\": " + (run_.domain_model.empty() ? std::string("null") : json_string(run_.domain_model)) +
+       ", \"rule\": " + json_string(run_.domain_rule) + ", \"note\": " + json_string(run_.domain_note) + "},\n";
   j += "  \"inputs\": " + strings(run_.inputs) + ",\n";
   j += "  \"outputs\": {\"overlays\": " + std::string(json_bool(options_.overlays)) +
        ", \"montage\": " + json_bool(options_.montage) + ", \"save_maps\": " + json_bool(options_.save_maps) + "}\n";

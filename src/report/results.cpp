@@ -82,7 +82,7 @@ ResultWriter::ResultWriter(const fs::path& out_dir, const RunInfo& run) : run_(r
   columns_.push_back("plain_probability");
   for (const char* c : {"abstained", "abstain_reason", "fallback_used", "gate_reason", "vote_note", "num_members",
                         "num_passed", "num_kept", "mask_source", "mask_warnings", "mask_fraction",
-                        "untrained_members"})
+                        "untrained_members", "domain_score", "out_of_domain"})
     columns_.push_back(c);
   for (const auto& m : run_.members)
     for (const char* f : {"_label", "_prob", "_share", "_lift", "_excess", "_status", "_passed", "_kept"})
@@ -146,6 +146,8 @@ std::string ResultWriter::csv_row(const ImageOutcome& o, const std::string& stem
   f.push_back(utf8_or_escaped(join(o.mask.warnings, "; ")));
   f.push_back(number(mask_fraction(o)));
   f.push_back(join(run_.untrained, ";"));
+  f.push_back(o.domain.checked ? number(o.domain.score) : "");
+  f.push_back(o.domain.checked ? csv_bool(o.domain.flagged) : "");
 
   std::vector<const MemberOutcome*> by_column(run_.members.size(), nullptr);
   for (const auto& m : o.members) {
@@ -218,6 +220,9 @@ std::string ResultWriter::json_row(const ImageOutcome& o, const std::string& ste
        ", \"fallback_used\": " + json_bool(o.gate.fallback_used) + ", \"reason\": " + json_string(o.gate.reason) + "}";
   j += ", \"mask\": {\"source\": " + json_string(to_string(o.mask.source)) +
        ", \"warnings\": " + string_array(o.mask.warnings) + ", \"fraction\": " + json_number(mask_fraction(o)) + "}";
+  j += ", \"domain\": {\"score\": " + (o.domain.checked ? json_number(o.domain.score) : std::string("null")) +
+       ", \"out_of_domain\": " + (o.domain.checked ? std::string(json_bool(o.domain.flagged)) : std::string("null")) +
+       ", \"members\": " + std::to_string(o.domain.members) + ", \"reason\": " + json_string(o.domain.reason) + "}";
   j += ", \"members\": [";
   for (size_t i = 0; i < o.members.size(); ++i) {
     const auto& m = o.members[i];

@@ -86,6 +86,31 @@ TunedGate read_tuned_gate(const YamlValue& g) {
   return t;
 }
 
+// The `domain:` block (DomainRecord).
+DomainRecord read_domain_record(const YamlValue& d, const fs::path& dir) {
+  if (!d.node().IsMap()) d.fail_expected("a mapping (file, hash, members_hash, ...)");
+  d.expect_keys({"file", "hash", "members_hash", "data", "data_hash", "excluded_sources", "train_images",
+                 "val_images", "components", "quantile", "rule", "val_flagged", "date"});
+  DomainRecord r;
+  const auto rel = d.at("file", "a file name").as<std::string>("a file name");
+  r.file = fs::path(rel).is_absolute() ? fs::path(rel) : dir / rel;
+  r.hash = d.at("hash", "fnv1a64:<hex>").as<std::string>("a string");
+  r.members_hash = d.at("members_hash", "fnv1a64:<hex>").as<std::string>("a string");
+  if (auto v = d.optional("data")) r.data_path = v->as<std::string>("a string");
+  if (auto v = d.optional("data_hash")) r.data_hash = v->as<std::string>("a string");
+  if (auto v = d.optional("excluded_sources")) r.excluded_sources = v->as<std::vector<std::string>>("a list of sources");
+  if (auto v = d.optional("train_images")) r.train_images = v->as<int64_t>("an integer");
+  if (auto v = d.optional("val_images")) r.val_images = v->as<int64_t>("an integer");
+  if (auto v = d.optional("components")) r.components = v->as<int>("an integer");
+  const YamlValue q = d.at("quantile", "a number in (0, 1)");
+  r.quantile = q.as<double>("a number in (0, 1)");
+  if (!(r.quantile > 0 && r.quantile < 1)) q.fail_expected("a number in (0, 1)");
+  if (auto v = d.optional("rule")) r.rule = v->as<std::string>("a string");
+  r.val_flagged = opt_number(d, "val_flagged");
+  if (auto v = d.optional("date")) r.date = v->as<std::string>("a string");
+  return r;
+}
+
 }  // namespace
 
 ModelsManifest load_models_manifest(const fs::path& dir_or_file, WeightFiles weights) {
@@ -94,7 +119,7 @@ ModelsManifest load_models_manifest(const fs::path& dir_or_file, WeightFiles wei
   const YamlValue root = YamlValue::load(file);
   if (!root.node().IsMap()) root.fail_expected("a mapping at the top level");
   root.expect_keys({"format", "task", "classes", "members", "data", "seed", "created",
-                    "gradgate_version", "ensemble", "training", "gate"});
+                    "gradgate_version", "ensemble", "training", "gate", "domain"});
   const YamlValue format_value = root.at("format", "'" + std::string(kFormat) + "'");
   const auto format = format_value.as<std::string>("a string");
   if (format != kFormat) format_value.fail("expected '" + std::string(kFormat) + "', got '" + format + "'");
@@ -127,6 +152,7 @@ ModelsManifest load_models_manifest(const fs::path& dir_or_file, WeightFiles wei
       m.training.emplace_back(kv.first.as<std::string>(), kv.second.Scalar());
   }
   if (auto g = root.optional("gate")) m.gate = read_tuned_gate(*g);
+  if (auto d = root.optional("domain")) m.domain = read_domain_record(*d, dir);
   const YamlValue members = root.at("members", "a non-empty list of members");
   if (!members.node().IsSequence() || members.node().size() == 0) members.fail_expected("a non-empty list");
   for (const YamlValue& n : members.items("a non-empty list")) {
@@ -295,6 +321,25 @@ void save_models_manifest(const ModelsManifest& m, const fs::path& dir) {
     number(y, "val_coverage", g.val_coverage);
     y << YAML::EndMap << YAML::EndMap;
   }
+  if (m.domain) {
+    const DomainRecord& d = *m.domain;
+    y << YAML::Key << "domain" << YAML::Value << YAML::BeginMap;
+    const fs::path rel = d.file.is_absolute() ? d.file.lexically_relative(dir) : d.file;
+    y << YAML::Key << "file" << YAML::Value << (rel.empty() ? d.file : rel).string();
+    y << YAML::Key << "hash" << YAML::Value << d.hash;
+    y << YAML::Key << "members_hash" << YAML::Value << d.members_hash;
+    y << YAML::Key << "data" << YAML::Value << d.data_path;
+    y << YAML::Key << "data_hash" << YAML::Value << d.data_hash;
+    y << YAML::Key << "excluded_sources" << YAML::Value << YAML::Flow << d.excluded_sources;
+    y << YAML::Key << "train_images" << YAML::Value << d.train_images;
+    y << YAML::Key << "val_images" << YAML::Value << d.val_images;
+    y << YAML::Key << "components" << YAML::Value << d.components;
+    y << YAML::Key << "quantile" << YAML::Value << d.quantile;
+    y << YAML::Key << "rule" << YAML::Value << d.rule;
+    number(y, "val_flagged", d.val_flagged);
+    y << YAML::Key << "date" << YAML::Value << d.date;
+    y << YAML::EndMap;
+  }
   y << YAML::EndMap;
   write_file_atomic(dir / "manifest.yaml",
                     std::string("# gradgate models folder: written by ensemble-train; read by ensemble-classify.\n") +
@@ -304,6 +349,13 @@ void save_models_manifest(const ModelsManifest& m, const fs::path& dir) {
 // gradgate's basis (kGradgateFnvBasis): the hashes the committed manifests hold.
 std::string weights_file_hash(const fs::path& file) {
   return fnv1a64_label(fnv1a64_file(file, kGradgateFnvBasis));
+}
+
+std::string domain_members_hash(const ModelsManifest& manifest) {
+  uint64_t h = kGradgateFnvBasis;
+  for (const auto& e : manifest.members)
+    h = fnv1a64(e.name + "=" + (e.weights_hash.empty() ? weights_file_hash(e.file) : e.weights_hash) + "\n", h);
+  return fnv1a64_label(h);
 }
 
 }  // namespace gradgate

@@ -15,6 +15,7 @@
 #include "gradgate/common/fnv1a.h"
 #include "gradgate/common/strings.h"
 #include "gradgate/common/utc_time.h"
+#include "gradgate/domain.h"
 #include "gradgate/error.h"
 #include "gradgate/output_dir.h"
 #include "gradgate/parallel.h"
@@ -334,6 +335,21 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   }
   save_models_manifest(mm, out);
   summary.manifest = out / "manifest.yaml";
+  if (opt.fit_domain) {
+    // The members just written get their domain check, so classify can say when a film is
+    // unlike their training images. The run already holds the folder's lock.
+    DomainFitRequest dr;
+    dr.models_dir = out;
+    dr.data = data;
+    dr.task_spec = task;
+    dr.threads = opt.threads;
+    dr.progress = opt.progress;
+    dr.lock_folder = false;
+    const DomainFitSummary d = fit_models_domain(dr);
+    progress.note("domain check: " + d.file.string() + " fitted on " + std::to_string(d.train_images) +
+                  " train images, flags " + num(100.0 * d.val_flagged) + "% of " +
+                  std::to_string(d.val_images) + " val images");
+  }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return summary;
 }

@@ -53,6 +53,25 @@ struct TunedGate {
   std::optional<double> val_balanced_accuracy, val_coverage;
 };
 
+// The folder's domain model (`domain:` in manifest.yaml; domain.h), written by
+// `ensemble-domain fit` (fit_models_domain). Absent in older manifests: no domain check.
+struct DomainRecord {
+  std::filesystem::path file;        // absolute path of domain.pt (written relative to the folder)
+  std::string hash;                  // "fnv1a64:<hex>" of the file as written
+  // domain_members_hash of the members it was fitted with: a member retrained since makes
+  // the model stale, and classify refuses it.
+  std::string members_hash;
+  std::string data_path, data_hash;  // the data set it was fitted on
+  std::vector<std::string> excluded_sources;
+  int64_t train_images = 0;          // task's train split: the features modelled
+  int64_t val_images = 0;            // task's val split: the thresholds
+  int components = 0;                // principal directions per member, at most
+  double quantile = 0.99;            // each member's threshold: this quantile of its val scores
+  std::string rule;                  // how the members combine, in words
+  std::optional<double> val_flagged; // share of the val split flagged
+  std::string date;                  // ISO 8601 UTC
+};
+
 struct ModelsManifest {
   std::filesystem::path file;       // the manifest.yaml read
   std::string task;
@@ -68,6 +87,7 @@ struct ModelsManifest {
   // Training settings as written (key -> value), for the record; not interpreted.
   std::vector<std::pair<std::string, std::string>> training;
   std::optional<TunedGate> gate;    // written by ensemble-tune --write; absent: the task's gate
+  std::optional<DomainRecord> domain;  // written by ensemble-domain fit; absent: no domain check
 
   // Throws ModelError naming the manifest and the member when it is not listed.
   const ModelEntry& member(const std::string& name) const;
@@ -88,6 +108,11 @@ ModelsManifest load_models_manifest(const std::filesystem::path& dir_or_file,
 // Writes `manifest` to <dir>/manifest.yaml atomically (temp file, then rename). Member files
 // are written relative to `dir`.
 void save_models_manifest(const ModelsManifest& manifest, const std::filesystem::path& dir);
+
+// What identifies the members a domain model was fitted with: fnv1a64 over "name=hash\n" of
+// every member in manifest order, hash being its weights_hash (or, in older manifests without
+// one, weights_file_hash of its file).
+std::string domain_members_hash(const ModelsManifest& manifest);
 
 // ModelEntry::weights_hash of a weights file: "fnv1a64:<16 hex digits>" of its bytes as
 // written, from gradgate's basis (kGradgateFnvBasis in common/fnv1a.h), as the committed
