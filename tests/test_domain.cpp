@@ -117,17 +117,9 @@ void write_tiny_models(const fs::path& dir) {
   const PresetSpec p = gradgate::testing::preset_of("resnet18", "tiny");
   Member net = make_member("resnet18", {2, p.width, p.input_side});
   save_state_dict(*net, (dir / "resnet18.pt").string());
-  ModelsManifest mf;
-  mf.task = "pneumonia";
-  mf.classes = {"normal", "pneumonia"};
-  ModelEntry e;
-  e.name = "resnet18";
-  e.preset = "tiny";
-  e.input_side = p.input_side;
-  e.width = p.width;
-  e.file = dir / "resnet18.pt";
-  e.weights_hash = weights_file_hash(e.file);
-  mf.members.push_back(e);
+  ModelsManifest mf =
+      gradgate::testing::one_member_manifest("resnet18", "tiny", p.input_side, p.width, dir / "resnet18.pt");
+  mf.members[0].weights_hash = weights_file_hash(mf.members[0].file);
   save_models_manifest(mf, dir);
 }
 
@@ -309,17 +301,8 @@ TEST(DomainFile, ACorruptTruncatedOrMissingFileIsAModelErrorNamingIt) {
 
 TEST(DomainManifest, AManifestWithoutTheBlockLoadsAndTheBlockRoundTrips) {
   TempDir tmp;
-  ModelsManifest mf;
-  mf.task = "pneumonia";
-  mf.classes = {"normal", "pneumonia"};
-  ModelEntry e;
-  e.name = "resnet18";
-  e.preset = "tiny";
-  e.input_side = 64;
-  e.width = 0.125;
-  e.file = tmp / "resnet18.pt";
-  e.weights_hash = "fnv1a64:0123456789abcdef";
-  mf.members.push_back(e);
+  ModelsManifest mf = gradgate::testing::one_member_manifest("resnet18", "tiny", 64, 0.125, tmp / "resnet18.pt");
+  mf.members[0].weights_hash = "fnv1a64:0123456789abcdef";
   save_models_manifest(mf, tmp.path());
   EXPECT_EQ(read_text(tmp / "manifest.yaml").find("domain"), std::string::npos);
   const ModelsManifest plain = load_models_manifest(tmp.path(), WeightFiles::may_be_missing);

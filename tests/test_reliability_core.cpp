@@ -314,15 +314,7 @@ TEST(Reliability, MemberListsQuorumsPresetsAndThreadsAreCheckedNotClamped) {
 TEST(Reliability, AManifestInputSideOutOfBoundsIsRefused) {
   gradgate::testing::TempDir tmp;
   { std::ofstream(tmp / "alexnet.pt") << "x"; }
-  ModelsManifest mf;
-  mf.task = "pneumonia";
-  mf.classes = {"normal", "pneumonia"};
-  ModelEntry e;
-  e.name = "alexnet";
-  e.preset = "compact";
-  e.input_side = 999999;
-  e.file = tmp / "alexnet.pt";
-  mf.members.push_back(e);
+  ModelsManifest mf = gradgate::testing::one_member_manifest("alexnet", "compact", 999999, 1.0, tmp / "alexnet.pt");
   save_models_manifest(mf, tmp.path());
   EXPECT_TRUE(contains(error_of([&] { load_models_manifest(tmp.path()); }), "[32, 2048]"));
   mf.members[0].input_side = 16;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "gradgate/config.h"
+#include "gradgate/store/models_manifest.h"
 
 namespace gradgate::testing {
 
@@ -88,6 +89,22 @@ inline fs::path source_dir() { return ::gradgate::source_tree_dir(); }
 inline PresetSpec preset_of(const std::string& member, const std::string& preset = "tiny") {
   static const NetworksConfig nets = load_networks_config(source_dir() / "config" / "networks.yaml");
   return nets.preset(member, preset);
+}
+
+// A pneumonia models manifest of one member (tests that write a folder, or break one).
+inline ModelsManifest one_member_manifest(const std::string& member, const std::string& preset,
+                                          int64_t input_side, double width, const fs::path& file) {
+  ModelsManifest mf;
+  mf.task = "pneumonia";
+  mf.classes = {"normal", "pneumonia"};
+  ModelEntry e;
+  e.name = member;
+  e.preset = preset;
+  e.input_side = input_side;
+  e.width = width;
+  e.file = file;
+  mf.members.push_back(e);
+  return mf;
 }
 
 }  // namespace gradgate::testing
