@@ -116,29 +116,39 @@ cv::Mat relative_density(const cv::Mat& map) {
   return f / mean;
 }
 
-// The scale every member's map of one image is drawn at (RenderOptions::common_scale): the
-// largest relative density of any member; 0 = each map at its own maximum.
-double shared_max(const ImageOutcome& o, const RenderOptions& options) {
-  if (!options.common_scale) return 0.0;
+// The members' maps of one image as they are drawn. With RenderOptions::common_scale: each
+// map's relative_density (computed once here) and `hi`, the largest density of any member,
+// the one scale they are all drawn at; without it: the maps as they are and hi 0 (each at its
+// own maximum).
+struct DrawnMaps {
+  std::vector<cv::Mat> maps;
   double hi = 0.0;
+};
+DrawnMaps drawn_maps(const ImageOutcome& o, const RenderOptions& options) {
+  DrawnMaps d;
   for (const auto& m : o.members) {
-    const cv::Mat d = relative_density(m.map);
+    if (!options.common_scale) {
+      d.maps.push_back(m.map);
+      continue;
+    }
+    cv::Mat density = relative_density(m.map);
     double v = 0;
-    if (!d.empty()) cv::minMaxLoc(d, nullptr, &v);
-    if (std::isfinite(v)) hi = std::max(hi, v);
+    if (!density.empty()) cv::minMaxLoc(density, nullptr, &v);
+    else if (!m.map.empty()) density = cv::Mat::zeros(m.map.size(), CV_32F);
+    if (std::isfinite(v)) d.hi = std::max(d.hi, v);
+    d.maps.push_back(density);
   }
-  return hi;
+  return d;
 }
 
-// `scale_max` > 0: the map as relative_density, drawn at full colour at `scale_max`; else the
-// map at its own maximum.
+// `scale_max` > 0: `map` is a relative_density (drawn_maps), drawn at full colour at
+// `scale_max`; else the map at its own maximum.
 cv::Mat heat_on(const Base& b, const cv::Mat& map, const RenderOptions& o, double scale_max = 0.0) {
   cv::Mat out = b.gray_bgr.clone();
   if (!map.empty()) {
     cv::Mat f;
     if (scale_max > 0) {
-      f = relative_density(map);
-      if (f.empty()) f = cv::Mat::zeros(map.size(), CV_32F);
+      f = map;
     } else {
       map.convertTo(f, CV_32F);
       cv::patchNaNs(f, 0);
@@ -146,14 +156,11 @@ cv::Mat heat_on(const Base& b, const cv::Mat& map, const RenderOptions& o, doubl
     }
     double hi = 0;
     cv::minMaxLoc(f, nullptr, &hi);
-    if (scale_max > 0 && hi > 0) {
-      hi = scale_max;
-      cv::min(f, hi, f);
-    }
+    if (scale_max > 0 && hi > 0) hi = scale_max;  // above it saturates at full colour (convertTo)
     if (hi > 0 && std::isfinite(hi)) {
-      cv::resize(f, f, b.display, 0, 0, f.cols > b.display.width ? cv::INTER_AREA : cv::INTER_LINEAR);
-      cv::Mat u8, color;
-      f.convertTo(u8, CV_8U, 255.0 / hi);
+      cv::Mat shown, u8, color;  // f may share the caller's density (drawn_maps): not written
+      cv::resize(f, shown, b.display, 0, 0, f.cols > b.display.width ? cv::INTER_AREA : cv::INTER_LINEAR);
+      shown.convertTo(u8, CV_8U, 255.0 / hi);
       cv::applyColorMap(u8, color, o.colormap);
       cv::addWeighted(out, 1.0 - o.alpha, color, o.alpha, 0.0, out);
     }
@@ -331,9 +338,10 @@ std::vector<cv::Mat> render_overlays(const ImageOutcome& o, const std::vector<st
   const Base b = make_base(o.gray, o.mask.mask, display_size(o.gray.size(), options.overlay_side));
   std::vector<cv::Mat> out;
   out.reserve(o.members.size());
-  const double hi = shared_max(o, options);
-  for (const auto& m : o.members) {
-    cv::Mat picture = heat_on(b, m.map, options, hi);
+  const DrawnMaps drawn = drawn_maps(o, options);
+  for (size_t i = 0; i < o.members.size(); ++i) {
+    const auto& m = o.members[i];
+    cv::Mat picture = heat_on(b, drawn.maps[i], options, drawn.hi);
     if (m.untrained) stamp_untrained(picture);
     out.push_back(stack(picture, caption_bar(b.display.width, member_caption(m, classes))));
   }
@@ -345,7 +353,8 @@ cv::Mat render_overlay(const ImageOutcome& o, size_t member, const std::vector<s
   if (member >= o.members.size()) throw std::out_of_range("render_overlay: no member " + std::to_string(member));
   const Base b = make_base(o.gray, o.mask.mask, display_size(o.gray.size(), options.overlay_side));
   const auto& m = o.members[member];
-  cv::Mat picture = heat_on(b, m.map, options, shared_max(o, options));
+  const DrawnMaps drawn = drawn_maps(o, options);
+  cv::Mat picture = heat_on(b, drawn.maps[member], options, drawn.hi);
   if (m.untrained) stamp_untrained(picture);
   return stack(picture, caption_bar(b.display.width, member_caption(m, classes)));
 }
@@ -389,7 +398,8 @@ cv::Mat render_montage(const ImageOutcome& o, const std::vector<std::string>& cl
   }
   const bool untrained = any_untrained(o);
   if (untrained) decision[0] = {"UNTRAINED: " + decision[0].text, kRed};
-  const double hi = shared_max(o, options);
+  const DrawnMaps drawn = drawn_maps(o, options);
+  const double hi = drawn.hi;
   // The image above a text band: its file name, then the abstention's (or error's) reason in
   // full, or the gate's setting; at the bottom the colour bar of the members' shared scale.
   // No text covers the lungs.
@@ -402,7 +412,7 @@ cv::Mat render_montage(const ImageOutcome& o, const std::vector<std::string>& cl
 
   for (size_t i = 0; i < o.members.size(); ++i) {
     const auto& m = o.members[i];
-    cv::Mat member_picture = heat_on(b, m.map, options, hi);
+    cv::Mat member_picture = heat_on(b, drawn.maps[i], options, hi);
     if (m.untrained) stamp_untrained(member_picture);
     place(static_cast<int>(i) + 1, tile(member_picture, member_caption(m, classes), gate_mark(m).border, options));
   }
