@@ -20,7 +20,7 @@
 #include "gradgate/error.h"
 #include "gradgate/image.h"
 #include "gradgate/lung_mask.h"
-#include "gradgate/process_policy.h"
+#include "process_policy.h"
 
 namespace po = boost::program_options;
 using namespace gradgate;

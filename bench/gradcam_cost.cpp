@@ -18,7 +18,7 @@
 #include "gradgate/parallel.h"
 #include "gradgate/zoo/registry.h"
 #include "gradgate/config.h"
-#include "gradgate/process_policy.h"
+#include "process_policy.h"
 
 using namespace gradgate;
 using Clock = std::chrono::steady_clock;

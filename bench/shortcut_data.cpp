@@ -8,7 +8,7 @@
 
 #include "cli_common.h"
 #include "gradgate/common/strings.h"
-#include "gradgate/process_policy.h"
+#include "process_policy.h"
 #include "gradgate/shortcut.h"
 
 namespace po = boost::program_options;

@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "cli_common.h"
-#include "gradgate/process_policy.h"
+#include "process_policy.h"
 #include "gradgate/shortcut_report.h"
 
 namespace po = boost::program_options;

@@ -22,7 +22,7 @@
 #include "cli_common.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
-#include "gradgate/process_policy.h"
+#include "process_policy.h"
 #include "gradgate/parallel.h"
 #include "gradgate/train.h"
 #include "gradgate/train_step.h"

@@ -18,7 +18,7 @@
 #include "gradgate/config.h"
 #include "gradgate/error.h"
 #include "gradgate/zoo/registry.h"
-#include "gradgate/process_policy.h"
+#include "process_policy.h"
 #include "bench_util.h"
 #include "gradgate/parallel.h"
 

@@ -306,6 +306,41 @@ TEST(Config, ConfigDirFromEnvironment) {
   EXPECT_EQ(project_root_of("/some/where/config/"), fs::path("/some/where"));
   EXPECT_EQ(resolve_config_dir("/else"), fs::path("/else"));
   unsetenv("GRADGATE_CONFIG_DIR");
-  EXPECT_EQ(default_config_dir(), source_dir() / "config");
+  EXPECT_EQ(default_config_dir(), data_home() / "config");
   if (old) setenv("GRADGATE_CONFIG_DIR", saved.c_str(), 1);
+}
+
+// data_home(): GRADGATE_HOME, then an installed tool's ../share/gradgate, then the source tree,
+// then the configured install prefix; a folder counts only when it holds config/networks.yaml.
+TEST(Config, DataHomeOrder) {
+  TempDir dir;
+  const fs::path root = dir.path();
+  auto make_home = [](const fs::path& dir) {
+    fs::create_directories(dir / "config");
+    std::ofstream(dir / "config" / "networks.yaml") << "presets: {}\n";
+  };
+  const fs::path prefix_home = root / "prefix" / "share" / "gradgate";
+  const fs::path exe = root / "prefix" / "bin" / "ensemble-classify";
+  const fs::path source = root / "source";
+  const fs::path installed = root / "installed" / "share" / "gradgate";
+  make_home(prefix_home);
+  make_home(source);
+  make_home(installed);
+
+  EXPECT_EQ(find_data_home({"/from/env", exe, source, installed}), fs::path("/from/env"));
+  EXPECT_EQ(find_data_home({{}, exe, source, installed}), prefix_home);
+  // A build-tree tool (no share/gradgate beside it) reads the source tree.
+  EXPECT_EQ(find_data_home({{}, root / "build" / "bin" / "ensemble-classify", source, installed}), source);
+  // Sources gone: the install prefix.
+  EXPECT_EQ(find_data_home({{}, root / "elsewhere" / "bin" / "x", root / "gone", installed}), installed);
+  // A folder without config/networks.yaml does not count.
+  fs::remove(prefix_home / "config" / "networks.yaml");
+  EXPECT_EQ(find_data_home({{}, exe, source, installed}), source);
+  // Nothing anywhere: the source tree, so the error that follows names a path.
+  EXPECT_EQ(find_data_home({{}, {}, root / "gone", root / "gone2"}), root / "gone");
+  // The working directory is never a candidate.
+  const fs::path cwd = fs::current_path();
+  fs::current_path(source);
+  EXPECT_EQ(find_data_home({{}, {}, root / "gone", installed}), installed);
+  fs::current_path(cwd);
 }

@@ -12,6 +12,7 @@
 #include "gradgate/config.h"
 #include "gradgate/dataset.h"
 #include "gradgate/error.h"
+#include "gradgate/inputs.h"
 #include "test_util.h"
 
 using namespace gradgate;
@@ -386,4 +387,20 @@ TEST(CxrData, TaskClassCountsMatchTheReadme) {
       EXPECT_EQ(c.counts[static_cast<int>(split)], want[static_cast<int>(split)])
           << "split " << split_name(split);
   }
+}
+
+// A manifest's licence and citation travel with each image to its montage (InputImage::credit):
+// the committed demo films carry their attribution; a plain CSV's images carry none.
+TEST(Inputs, ManifestLicenceBecomesTheImagesCredit) {
+  const auto demo = collect_inputs({(source_dir() / "demo" / "manifest.csv").string()});
+  ASSERT_EQ(demo.size(), 8u);
+  for (const auto& in : demo) EXPECT_FALSE(in.credit.empty()) << in.image;
+  EXPECT_EQ(demo[0].credit, "CC BY 4.0, Kermany et al. 2018, doi:10.17632/rscbjbr9sj.2");
+
+  TempDir dir;
+  std::ofstream(dir / "plain.csv") << "path,label\n" << (source_dir() / "demo" / "images" / "IM-0003-0001.jpeg").string()
+                                   << ",normal\n";
+  const auto plain = collect_inputs({(dir / "plain.csv").string()});
+  ASSERT_EQ(plain.size(), 1u);
+  EXPECT_TRUE(plain[0].credit.empty());
 }

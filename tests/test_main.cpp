@@ -2,7 +2,7 @@
 // OpenMP waits, freed memory kept), so the suite is not slowed 10x by spinning threads.
 #include <gtest/gtest.h>
 
-#include "gradgate/process_policy.h"
+#include "process_policy.h"
 
 int main(int argc, char** argv) {
   gradgate::prepare_process(argv);

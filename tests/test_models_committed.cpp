@@ -31,7 +31,7 @@ TEST(CommittedModels, EveryManifestAndMemberLoads) {
     torch::NoGradGuard no_grad;
     for (const auto& e : mm.members) {
       SCOPED_TRACE(e.name);
-      const train_detail::PresetInfo p = train_detail::preset_of(e.name, e.preset);
+      const PresetSpec p = train_detail::preset_of(e.name, e.preset);
       EXPECT_EQ(e.input_side, p.input_side) << "the manifest's side differs from networks.yaml's preset";
       EXPECT_NEAR(e.width, p.width, 1e-6);
       MemberOptions mo;

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -465,6 +466,34 @@ TEST(Train, KeepsFinishedMembersOfTheManifest) {
   const auto fourth = train_ensemble(task, phantoms(), o, out);
   EXPECT_FALSE(fourth.members[0].kept);
   EXPECT_FALSE(fourth.members[1].kept);
+}
+
+// A rerun that keeps every member keeps their domain check (no second pass over the data);
+// one that trains a member again fits it again.
+TEST(Train, ARerunKeepingEveryMemberKeepsTheDomainCheck) {
+  RepeatedRuns r;
+  auto& [tmp, task, o, out] = r;
+  train_ensemble(task, phantoms(), o, out);
+  ASSERT_TRUE(load_models_manifest(out).domain.has_value());
+  fs::remove_all(out / "checkpoints");
+  // Mark the block: a refit would write today's date over it.
+  const std::string marked = std::regex_replace(slurp(out / "manifest.yaml"),
+                                                std::regex("(\\n  date: )[^\\n]*"), "$1\"2000-01-01T00:00:00Z\"");
+  ASSERT_NE(marked, slurp(out / "manifest.yaml")) << "no domain date to mark";
+  std::ofstream(out / "manifest.yaml") << marked;
+  ASSERT_EQ(load_models_manifest(out).domain->date, "2000-01-01T00:00:00Z");
+
+  const auto kept = train_ensemble(task, phantoms(), o, out);
+  EXPECT_TRUE(kept.members.at(0).kept);
+  ASSERT_TRUE(load_models_manifest(out).domain.has_value());
+  EXPECT_EQ(load_models_manifest(out).domain->date, "2000-01-01T00:00:00Z") << "the domain check was fitted again";
+
+  fs::remove_all(out / "checkpoints");
+  o.member_lr = {{"darknet19", 1e-2}};
+  const auto retrained = train_ensemble(task, phantoms(), o, out);
+  EXPECT_FALSE(retrained.members.at(0).kept);
+  ASSERT_TRUE(load_models_manifest(out).domain.has_value());
+  EXPECT_NE(load_models_manifest(out).domain->date, "2000-01-01T00:00:00Z") << "a retrained member kept a stale domain check";
 }
 
 // Each member of the earlier manifest is judged on its own: one whose weights file was deleted

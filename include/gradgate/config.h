@@ -22,9 +22,26 @@ namespace gradgate {
 
 // ---- where the configuration lives ----
 
-// The source tree this build came from (its config/, models/ and masks/).
+// The source tree this build came from (its config/, models/ and masks/). Tests and
+// benchmarks read their fixtures here; the tools go through data_home().
 std::filesystem::path source_tree_dir();
-// GRADGATE_CONFIG_DIR when set (and non-empty), else <source tree>/config.
+// <install prefix>/share/gradgate as configured at build time (CMAKE_INSTALL_PREFIX).
+std::filesystem::path installed_data_dir();
+
+// Where a program looks for config/, models/ and masks/, in this order (first that applies):
+struct DataHomeCandidates {
+  std::filesystem::path env_home;          // GRADGATE_HOME: taken as given
+  std::filesystem::path executable;        // <exe>/../../share/gradgate: an installed tool
+  std::filesystem::path source_tree;       // the build's source tree, when it still exists
+  std::filesystem::path install_data_dir;  // the configured install prefix's share/gradgate
+};
+// Pure choice among `c` (a folder qualifies when it holds config/networks.yaml); when none
+// does, the source tree, so the error that follows names a path.
+std::filesystem::path find_data_home(const DataHomeCandidates& c);
+// find_data_home for this process: GRADGATE_HOME, /proc/self/exe, source_tree_dir(),
+// installed_data_dir(). Never the working directory.
+std::filesystem::path data_home();
+// GRADGATE_CONFIG_DIR when set (and non-empty), else data_home()/config.
 std::filesystem::path default_config_dir();
 // `option` when non-empty (a CLI's --config-dir), else default_config_dir().
 std::filesystem::path resolve_config_dir(const std::filesystem::path& option);

@@ -13,6 +13,9 @@ struct InputImage {
   std::filesystem::path image;
   std::optional<std::filesystem::path> mask;  // from a manifest/CSV; else looked up beside
   std::string truth;                          // the data set's label when known, else empty
+  // "<licence>, <citation>" when a manifest gives the image's licence (shown on its montage:
+  // a shipped film carries its attribution wherever it is drawn); else empty.
+  std::string credit;
 };
 
 // File name extensions taken as images when a folder is searched (lower case, with dot).

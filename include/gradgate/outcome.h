@@ -31,6 +31,7 @@ struct ImageOutcome {
   bool ok = false;                // false: the image could not be processed (see error)
   std::string error;
   std::string truth;              // the true class name when the input says (manifest/CSV), else empty
+  std::string credit;             // the image's licence and citation when the input says (InputImage)
   cv::Mat gray;                   // CV_32FC1 [0,1], the image as loaded
   LungMask mask;
   GateDecision gate;

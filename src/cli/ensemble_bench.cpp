@@ -12,7 +12,7 @@
 #include "gradgate/config.h"
 #include "gradgate/dataset.h"
 #include "gradgate/error.h"
-#include "gradgate/process_policy.h"
+#include "process_policy.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;

@@ -9,7 +9,7 @@
 #include "cli_common.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
-#include "gradgate/process_policy.h"
+#include "process_policy.h"
 #include "gradgate/task.h"
 
 namespace po = boost::program_options;

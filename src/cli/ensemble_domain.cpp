@@ -11,7 +11,7 @@
 #include "cli_common.h"
 #include "gradgate/domain.h"
 #include "gradgate/error.h"
-#include "gradgate/process_policy.h"
+#include "process_policy.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;

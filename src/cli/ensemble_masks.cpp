@@ -24,7 +24,7 @@
 #include "gradgate/lung_mask_train.h"
 #include "gradgate/lung_segmenter.h"
 #include "gradgate/lung_unet.h"
-#include "gradgate/process_policy.h"
+#include "process_policy.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -99,14 +99,15 @@ int main(int argc, char** argv) {
       ("log-every", po::value<int64_t>()->default_value(defaults.log_every), "log the loss every N steps")
       ("val-every", po::value<int64_t>()->default_value(defaults.val_every), "val Dice every N steps (0 = never)")
       ("val-images", po::value<int64_t>()->default_value(defaults.val_images), "val images used while training");
-  // The shipped U-Net and atlas are read from the project (the folder above config/), not
-  // the working directory: `ensemble-masks mask` works from anywhere.
-  const fs::path project = project_root_of(default_config_dir());
+  // The shipped U-Net and atlas are read from the data home (the source tree, or the
+  // installation's share/gradgate), not the working directory: `ensemble-masks mask` works
+  // from anywhere.
+  const fs::path project = data_home();
   const std::string shipped_unet = (project / "models/lung_unet/lung_unet.pt").string();
   const std::string shipped_atlas = (project / "masks/lung_atlas.png").string();
   po::options_description eval("evaluation (eval, and after train)");
   eval.add_options()
-      ("weights", po::value<std::string>()->default_value(shipped_unet, "<project>/models/lung_unet/lung_unet.pt"), "U-Net weights (eval, mask)")
+      ("weights", po::value<std::string>()->default_value(shipped_unet, "<data home>/models/lung_unet/lung_unet.pt"), "U-Net weights (eval, mask)")
       ("split", po::value<std::vector<std::string>>()->multitoken()->default_value({"val", "test"}, "val test"),
        "splits to evaluate")
       ("limit", po::value<int>()->default_value(0), "at most N images per split (0 = all)")
@@ -119,7 +120,7 @@ int main(int argc, char** argv) {
   one.add_options()
       ("image", po::value<std::string>(), "image file")
       ("mask-file", po::value<std::string>(), "explicit mask file (else the naming rule is tried)")
-      ("atlas", po::value<std::string>()->default_value(shipped_atlas, "<project>/masks/lung_atlas.png"), "atlas PNG (empty = none)")
+      ("atlas", po::value<std::string>()->default_value(shipped_atlas, "<data home>/masks/lung_atlas.png"), "atlas PNG (empty = none)")
       ("no-segmenter", po::bool_switch(), "skip the segmenter (use the atlas)")
       ("output", po::value<std::string>()->default_value("lung_mask.png"), "mask PNG to write");
   po::options_description all;

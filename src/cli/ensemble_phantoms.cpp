@@ -7,7 +7,7 @@
 #include "cli_common.h"
 #include "gradgate/error.h"
 #include "gradgate/phantom.h"
-#include "gradgate/process_policy.h"
+#include "process_policy.h"
 
 namespace po = boost::program_options;
 

@@ -12,7 +12,7 @@
 #include "gradgate/bench.h"
 #include "gradgate/config.h"
 #include "gradgate/error.h"
-#include "gradgate/process_policy.h"
+#include "process_policy.h"
 #include "gradgate/tune.h"
 
 namespace po = boost::program_options;

@@ -64,7 +64,8 @@ bool print_version_if_asked(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--version") {
       std::cout << std::filesystem::path(argv[0]).filename().string() << " (gradgate) "
-                << gradgate_version() << "\n";
+                << gradgate_version() << "\n"
+                << "data: " << data_home().string() << " (config, models, masks)\n";
       return true;
     }
   return false;

@@ -1,4 +1,4 @@
-#include "gradgate/process_policy.h"
+#include "process_policy.h"
 
 #include <climits>
 #include <cstdlib>

@@ -251,6 +251,7 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
     tbb::parallel_for(size_t{0}, batch.size(), [&](size_t i) {
       ImageOutcome& row = rows[i];
       row.image = batch[i].image;
+      row.credit = batch[i].credit;
       // The data set's label as the task's class (results.csv true_label); empty when the
       // input has none or the task does not use it.
       if (!batch[i].truth.empty())
@@ -283,6 +284,7 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
       for (size_t g = 0; g < good.size(); ++g) {
         done[g].image = rows[good[g]].image;
         done[g].truth = rows[good[g]].truth;
+        done[g].credit = rows[good[g]].credit;
         rows[good[g]] = std::move(done[g]);
       }
     }

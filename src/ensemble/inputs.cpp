@@ -34,6 +34,12 @@ const std::vector<std::string>& image_extensions() {
 
 namespace {
 
+// "<licence>, <citation>" when the row names a licence (InputImage::credit).
+std::string image_credit(const Sample& s) {
+  if (s.license.empty()) return {};
+  return s.citation.empty() ? s.license : s.license + ", " + s.citation;
+}
+
 // One folder's images, sorted, with the masks beside them paired and left out.
 std::vector<InputImage> list_folder(const fs::path& p, const std::string& arg, const std::vector<fs::path>& excluded,
                                     const std::function<void(const std::string&)>& warn) {
@@ -141,7 +147,7 @@ bool InputStream::next(InputImage& out) {
       Sample sample;
       if (s.reader->next(sample)) {
         ++s.reader_rows;
-        out = {sample.image, sample.mask, sample.diagnosis};
+        out = {sample.image, sample.mask, sample.diagnosis, image_credit(sample)};
         return true;
       }
       s.reader.reset();

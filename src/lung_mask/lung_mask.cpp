@@ -12,8 +12,8 @@ bool LungMask::empty() const { return mask.empty() || cv::countNonZero(mask) == 
 
 LungMaskProviderOptions default_lung_mask_options() {
   LungMaskProviderOptions o;
-  o.segmenter_weights = source_tree_dir() / "models" / "lung_unet" / "lung_unet.pt";
-  o.atlas = source_tree_dir() / "masks" / "lung_atlas.png";
+  o.segmenter_weights = data_home() / "models" / "lung_unet" / "lung_unet.pt";
+  o.atlas = data_home() / "masks" / "lung_atlas.png";
   return o;
 }
 

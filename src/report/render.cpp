@@ -406,6 +406,7 @@ cv::Mat render_montage(const ImageOutcome& o, const std::vector<std::string>& cl
   std::vector<std::string> notes = {o.image.filename().string()};
   if (!reason.empty()) notes.push_back(reason);
   else if (!options.gate_text.empty()) notes.push_back("gate: " + options.gate_text);
+  if (!o.credit.empty()) notes.push_back("image: " + o.credit);
   cv::Mat picture = decision_picture(o, options, notes, hi);
   if (untrained) stamp_untrained(picture);
   place(0, tile(picture, decision, kWhite, options));

@@ -41,7 +41,7 @@ MemberCard member_card(const std::string& member, const std::string& preset) {
   return card_from_networks(member, preset, load_networks_config(default_config_dir() / "networks.yaml"));
 }
 
-PresetInfo preset_of(const std::string& member, const std::string& preset) {
+PresetSpec preset_of(const std::string& member, const std::string& preset) {
   const MemberCard c = member_card(member, preset);
   return {c.input_side, c.width, c.classifier_width};
 }

@@ -9,16 +9,11 @@
 
 #include <opencv2/core.hpp>
 
+#include "gradgate/config.h"  // PresetSpec
 #include "gradgate/member_card.h"
 #include "gradgate/task.h"
 
 namespace gradgate::train_detail {
-
-struct PresetInfo {
-  int64_t input_side = 0;
-  double width = 1.0;
-  double classifier_width = 0.0;  // alexnet/vgg hidden classifier layers; 0 = width
-};
 
 // One sample of a data set, before the task is applied. split: 0 train, 1 val, 2 test.
 struct RawSample {
@@ -38,7 +33,7 @@ TaskSpec load_task_spec(const std::string& name_or_file);
 std::vector<std::string> task_default_members(const std::string& task_name);
 // The member's card at `preset` from config/networks.yaml (side, width, normalisation).
 MemberCard member_card(const std::string& member, const std::string& preset);
-PresetInfo preset_of(const std::string& member, const std::string& preset);  // from member_card
+PresetSpec preset_of(const std::string& member, const std::string& preset);  // from member_card
 RawData read_raw_data(const std::filesystem::path& data);
 // CV_32FC1 in [0,1]; throws ImageError naming the file.
 cv::Mat load_gray_image(const std::filesystem::path& path);

@@ -171,8 +171,15 @@ void check_checkpoint(const fs::path& path, const std::string& tag) {
   if (fs::exists(path)) read_checkpoint(path, tag);
 }
 
-Member build_member(const std::string& name, const PresetInfo& preset, int64_t classes,
-                    const fs::path& init, uint64_t seed, std::string* log) {
+InitWeights init_weights(const fs::path& dir) {
+  InitWeights w;
+  w.dir = dir;
+  if (!dir.empty() && fs::exists(dir / "manifest.yaml")) w.manifest = load_models_manifest(dir);
+  return w;
+}
+
+Member build_member(const std::string& name, const PresetSpec& preset, int64_t classes,
+                    const InitWeights* init_weights, uint64_t seed, std::string* log) {
   std::lock_guard<std::mutex> lock(torch_rng_mutex());
   torch::manual_seed(mix_seed(seed, fnv1a64(name, kGradgateFnvBasis), 0x1417));
   MemberOptions mo;
@@ -181,13 +188,14 @@ Member build_member(const std::string& name, const PresetInfo& preset, int64_t c
   mo.input_side = preset.input_side;
   mo.classifier_width = preset.classifier_width;
   Member m = make_member(name, mo);
-  if (!init.empty()) {
+  if (init_weights && !init_weights->dir.empty()) {
+    const fs::path& init = init_weights->dir;
     fs::path file = init / (name + ".pt");
     std::string from;
     // A gradgate models folder (its manifest.yaml): the member's file as listed there, trained
     // at this run's side and width (another side would start from features of another scale).
-    if (fs::exists(init / "manifest.yaml")) {
-      const ModelsManifest mm = load_models_manifest(init);
+    if (init_weights->manifest) {
+      const ModelsManifest& mm = *init_weights->manifest;
       const auto it = std::find_if(mm.members.begin(), mm.members.end(),
                                    [&](const ModelEntry& e) { return e.name == name; });
       if (it == mm.members.end())
@@ -254,7 +262,7 @@ MemberOutcome kept_member(const MemberJob& job, const TaskData& data, const Trai
   const ModelEntry& e = *job.keep;
   // Built as a trained member is (seeded, under the RNG mutex), so members trained beside this
   // one keep their seeded start; the weights are then replaced by the kept ones.
-  Member model = build_member(job.name, job.preset, static_cast<int64_t>(data.classes.size()), {},
+  Member model = build_member(job.name, job.preset, static_cast<int64_t>(data.classes.size()), nullptr,
                               opt.seed, nullptr);
   try {
     load_weights(*model, e.file, /*transfer=*/false);
@@ -289,7 +297,7 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
   const int64_t k = static_cast<int64_t>(data.classes.size());
   const uint64_t mh = fnv1a64(job.name, kGradgateFnvBasis);
   std::string init_log;
-  Member model = build_member(job.name, job.preset, k, opt.init_dir, opt.seed, &init_log);
+  Member model = build_member(job.name, job.preset, k, job.init.get(), opt.seed, &init_log);
   if (!init_log.empty()) progress.note(job.name + ": loaded " + init_log);
 
   // Freezing: the first `freeze` parameter tensors (the stem and early blocks) keep their

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,9 +19,17 @@
 
 namespace gradgate::train_detail {
 
+// Where --init's starting weights come from, read once per run (init_weights): a folder of
+// torchvision state dicts (<member>.pt), or a gradgate models folder and its manifest.
+struct InitWeights {
+  std::filesystem::path dir;               // empty: every member from scratch
+  std::optional<ModelsManifest> manifest;  // set when dir holds a manifest.yaml
+};
+InitWeights init_weights(const std::filesystem::path& dir);
+
 struct MemberJob {
   std::string name;
-  PresetInfo preset;
+  PresetSpec preset;
   Normalization norm;  // the member card's
   bool parallel_load = true;  // load a batch's images with TBB
   int64_t cache_bytes = 0;  // bound for this member's image cache (train + val + test)
@@ -30,6 +39,7 @@ struct MemberJob {
   // Set when the output folder's manifest already holds this member trained with the same
   // data and settings: its weights are evaluated, not trained again.
   std::optional<ModelEntry> keep;
+  std::shared_ptr<const InitWeights> init;  // the run's --init (null: from scratch)
 };
 
 struct MemberOutcome {
@@ -41,10 +51,10 @@ struct MemberOutcome {
 // member, so that members built in parallel get the same weights as one after another.
 std::mutex& torch_rng_mutex();
 
-// Builds the member for `classes` outputs at its preset; `init` (may be empty) is a
-// torchvision state dict loaded with the classifier skipped, then the classifier is reset.
-Member build_member(const std::string& name, const PresetInfo& preset, int64_t classes,
-                    const std::filesystem::path& init, uint64_t seed, std::string* log);
+// Builds the member for `classes` outputs at its preset; with `init` (may be null) its
+// starting weights are loaded with the classifier skipped, then the classifier is reset.
+Member build_member(const std::string& name, const PresetSpec& preset, int64_t classes,
+                    const InitWeights* init, uint64_t seed, std::string* log);
 
 MemberOutcome train_member(const MemberJob& job, const TaskData& data, const TrainOptions& options,
                            const std::filesystem::path& out, Progress& progress);

@@ -19,6 +19,7 @@
 #include "gradgate/error.h"
 #include "gradgate/output_dir.h"
 #include "gradgate/parallel.h"
+#include "gradgate/report.h"  // gradgate_version()
 #include "gradgate/store/models_manifest.h"
 #include "gradgate/zoo/registry.h"
 #include "train/compat.h"
@@ -26,9 +27,6 @@
 #include "train/progress.h"
 #include "train/train_data.h"
 
-#ifndef GRADGATE_VERSION
-#define GRADGATE_VERSION "0.1.0"
-#endif
 
 namespace gradgate {
 
@@ -72,7 +70,7 @@ void check_options(const TrainOptions& o) {
     bad("init", o.init_dir.string() + " is not a folder");
 }
 
-std::string tag_of(const std::string& member, const PresetInfo& p, const TrainOptions& o,
+std::string tag_of(const std::string& member, const PresetSpec& p, const TrainOptions& o,
                    double lr, const std::string& hash) {
   std::ostringstream s;
   s << "member=" << member << " preset=" << o.preset << " side=" << p.input_side << " width=" << p.width
@@ -142,7 +140,7 @@ bool same_number(double a, double b) { return std::abs(a - b) <= 1e-5 * std::max
 // the hash the manifest recorded. Such a member is kept as it is instead of being trained again, so a models folder can gain a member (or
 // lose its checkpoints) without retraining the others. `why` says what differed.
 std::optional<ModelEntry> keepable(const ModelsManifest& old, const std::string& member,
-                                   const PresetInfo& p, const TrainOptions& o, const TaskSpec& task,
+                                   const PresetSpec& p, const TrainOptions& o, const TaskSpec& task,
                                    const std::string& hash, const fs::path& out, std::string* why) {
   auto no = [&](const std::string& what) {
     *why = what;
@@ -233,8 +231,10 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     }
   }
 
-  std::vector<MemberOutcome> outcomes(n_members);
+  std::vector<train_detail::MemberOutcome> outcomes(n_members);  // not outcome.h's
   std::vector<MemberJob> jobs(n_members);
+  // --init's manifest is read (and checked) once, before any member trains.
+  const auto init = std::make_shared<const InitWeights>(init_weights(opt.init_dir));
   const int64_t cache_total = opt.cache_mb * 1024 * 1024;
   for (int i = 0; i < n_members; ++i) {
     auto& j = jobs[i];
@@ -244,6 +244,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     j.parallel_load = parallel == 1;
     j.cache_bytes = cache_total / parallel;  // members running at once share the bound
     j.lr = lr_of(opt, j.name);
+    j.init = init;
     j.config_tag = tag_of(j.name, j.preset, opt, j.lr, hash);
     // A checkpoint of other settings stops the run here, not after the members before it.
     check_checkpoint(checkpoint_path(out, j.name), j.config_tag);
@@ -306,7 +307,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   mm.data_path = data.string();
   mm.seed = opt.seed;
   mm.created = iso_utc_now();
-  mm.gradgate_version = GRADGATE_VERSION;
+  mm.gradgate_version = gradgate_version();
   mm.ensemble_test_accuracy = summary.ensemble_test.accuracy;
   mm.ensemble_test_auc = summary.ensemble_test.auc;
   mm.training = training_settings(opt);
@@ -333,9 +334,20 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     e.weights_hash = weights_file_hash(e.file);
     mm.members.push_back(e);
   }
+  // A rerun that kept every member (same weights, same data) keeps their domain check too:
+  // refitting it costs a pass over the whole data set and gives the same model.
+  const bool domain_still_fits = old && old->domain && old->domain->excluded_sources.empty() &&
+                                 old->domain->data_hash == hash &&
+                                 old->domain->members_hash == domain_members_hash(mm) &&
+                                 fs::exists(old->domain->file) &&
+                                 weights_file_hash(old->domain->file) == old->domain->hash;
+  if (opt.fit_domain && domain_still_fits) mm.domain = old->domain;
   save_models_manifest(mm, out);
   summary.manifest = out / "manifest.yaml";
-  if (opt.fit_domain) {
+  if (opt.fit_domain && domain_still_fits) {
+    progress.note("domain check: " + old->domain->file.string() +
+                  " kept (fitted on these members' weights and this data set)");
+  } else if (opt.fit_domain) {
     // The members just written get their domain check, so classify can say when a film is
     // unlike their training images. The run already holds the folder's lock.
     DomainFitRequest dr;
@@ -368,13 +380,13 @@ fs::path import_members(const TaskSpec& task, const fs::path& from, const Import
   mm.task = task.name;
   mm.classes = task.classes;
   mm.created = iso_utc_now();
-  mm.gradgate_version = GRADGATE_VERSION;
+  mm.gradgate_version = gradgate_version();
   fs::create_directories(out);
   for (const auto& name : members) {
     const fs::path file = from / (name + ".pt");
     if (!fs::exists(file)) throw ModelError("import: " + file.string() + " does not exist");
     const MemberCard card = member_card(name, options.preset);
-    const PresetInfo p{card.input_side, card.width, card.classifier_width};
+    const PresetSpec p{card.input_side, card.width, card.classifier_width};
     MemberOptions mo;
     mo.num_classes = task.num_classes();
     mo.width = p.width;
