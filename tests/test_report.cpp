@@ -190,6 +190,20 @@ ReportOptions options_for(const fs::path& dir, bool save_maps = false) {
 
 // ---- encoding ----
 
+// A montage's shares are rounded down, so that a drop is never explained by rounding: against
+// a threshold of three decimals the shown value and the exact one are on the same side.
+TEST(ReportFormat, GateScoresShownRoundedDownAgreeWithTheThreshold) {
+  using gradgate::report_detail::floored;
+  EXPECT_EQ(floored(0.4996, 3), "0.499");  // dropped at 0.5: never "0.500"
+  EXPECT_EQ(floored(0.5, 3), "0.500");
+  EXPECT_EQ(floored(0.5004, 3), "0.500");
+  EXPECT_EQ(floored(1.2499, 2), "1.24");    // lift 1.25 drops it
+  EXPECT_EQ(floored(std::nan(""), 3), "nan");
+  for (double tau : {0.3, 0.45, 0.5, 0.625})
+    for (double v = 0.0; v <= 1.0; v += 0.00037)
+      EXPECT_EQ(std::stod(floored(v, 3)) >= tau - 1e-12, v >= tau) << v << " at tau " << tau;
+}
+
 TEST(ReportFormat, CsvQuotingAndJsonEscaping) {
   using namespace gradgate::report_detail;
   EXPECT_EQ(csv_field("plain"), "plain");

@@ -71,6 +71,14 @@ std::string number(double v, int digits) {
   return buf;
 }
 
+std::string floored(double v, int decimals) {
+  if (!std::isfinite(v)) return "nan";
+  const double scale = std::pow(10.0, decimals);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, std::floor(v * scale) / scale);
+  return buf;
+}
+
 std::string json_number(double v, int digits) {
   if (!std::isfinite(v)) return "null";
   return number(v, digits);

@@ -20,6 +20,10 @@ std::string json_string(const std::string& s);
 std::string number(double v, int digits = 6);       // "" when not finite
 std::string json_number(double v, int digits = 6);  // "null" when not finite
 inline const char* json_bool(bool b) { return b ? "true" : "false"; }
+// A gate score for a figure, rounded DOWN to `decimals`: compared with a threshold of at most
+// that many decimals it tells the same story as the exact value (a share of 0.4996 at tau 0.5
+// shows 0.499 DROPPED, never 0.500 DROPPED). "nan" when not finite.
+std::string floored(double v, int decimals);
 
 // join (gradgate/common/strings.h) and iso_utc_now (gradgate/common/utc_time.h) live in the
 // common layer; they are in namespace gradgate, which encloses this one.
