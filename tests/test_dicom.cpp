@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <optional>
+#include <thread>
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
@@ -17,6 +18,7 @@
 #include <dcmtk/dcmdata/dcuid.h>
 #include <opencv2/imgcodecs.hpp>
 
+#include "gradgate/dataset.h"
 #include "gradgate/error.h"
 #include "gradgate/image.h"
 #include "gradgate/inputs.h"
@@ -372,4 +374,44 @@ TEST(Dicom, AMaskOrAtlasGivenAsDicomIsRefusedClearly) {
                 contains(e, "masks and atlases must be PNG"))
         << e;
   }
+}
+
+TEST(Dicom, ParallelLoadsGiveWhatASerialLoadGives) {
+  // ensemble-classify loads a batch's images in parallel (classify_run.cpp): DCMTK's
+  // decoders and dictionary are shared by the threads.
+  TempDir dir;
+  DicomSpec s = banded(1000, 2000, 3000);
+  for (std::size_t i = 0; i < s.pixels.size(); ++i) s.pixels[i] += static_cast<uint16_t>(i % 53);
+  write_dicom(dir / "plain.dcm", s);
+  write_dicom(dir / "rle.dcm", s, EXS_RLELossless);
+  const cv::Mat reference = load_gray(dir / "plain.dcm");
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < 20; ++k) {
+        try {
+          const cv::Mat g = load_gray(dir / (k % 2 ? "rle.dcm" : "plain.dcm"));
+          if (cv::norm(g, reference, cv::NORM_INF) != 0.0) ++mismatches[t];
+        } catch (const std::exception&) {
+          ++mismatches[t];  // an exception must not escape a thread (std::terminate)
+        }
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+}
+
+TEST(Dicom, ATreeDataSetListsDicomFiles) {
+  // ensemble-train --data DIR: a folder per class.
+  TempDir dir;
+  fs::create_directories(dir / "NORMAL");
+  fs::create_directories(dir / "PNEUMONIA");
+  write_dicom(dir / "NORMAL" / "IM-0001-0001.dcm", banded(1000, 2000, 3000));
+  write_dicom(dir / "PNEUMONIA" / "person1_bacteria_1.dicom", banded(1000, 2000, 3000));
+  std::ofstream(dir / "NORMAL" / "notes.txt") << "not an image\n";
+  const auto reader = open_dataset(dir.path())->reader();
+  std::vector<std::string> names;
+  for (Sample sample; reader->next(sample);) names.push_back(sample.image.filename().string());
+  EXPECT_EQ(names, (std::vector<std::string>{"IM-0001-0001.dcm", "person1_bacteria_1.dicom"}));
 }
