@@ -103,6 +103,45 @@ void write_dicom(const fs::path& path, const DicomSpec& s, E_TransferSyntax synt
   ASSERT_TRUE(saved.good()) << path << ": " << saved.text();
 }
 
+// A header-only `s` (its pixel_data ignored) with `stream` as the one fragment of its
+// encapsulated pixel data, saved in `syntax`.
+void write_encapsulated(const fs::path& path, DicomSpec s, std::vector<uint8_t> stream, E_TransferSyntax syntax) {
+  s.pixel_data = false;
+  DcmFileFormat file = make_file(s);
+  if (stream.size() % 2) stream.push_back(0);  // fragments have even lengths
+  auto* sequence = new DcmPixelSequence(DCM_PixelSequenceTag);
+  sequence->insert(new DcmPixelItem(DCM_PixelItemTag));  // the empty offset table
+  auto* fragment = new DcmPixelItem(DCM_PixelItemTag);
+  fragment->putUint8Array(stream.data(), static_cast<Uint32>(stream.size()));
+  sequence->insert(fragment);
+  auto* pixels = new DcmPixelData(DCM_PixelData);
+  pixels->putOriginalRepresentation(syntax, nullptr, sequence);
+  file.getDataset()->insert(pixels, true);
+  const OFCondition saved = file.saveFile(OFFilename(path.c_str()), syntax);
+  ASSERT_TRUE(saved.good()) << path << ": " << saved.text();
+}
+
+// `image` as a JPEG whose frame header (SOF) then claims `claimed` pixels a side when given.
+std::vector<uint8_t> jpeg_of(const cv::Mat& image, bool progressive, std::optional<int> claimed = std::nullopt) {
+  std::vector<uint8_t> jpeg;
+  EXPECT_TRUE(cv::imencode(".jpg", image, jpeg, {cv::IMWRITE_JPEG_QUALITY, 95, cv::IMWRITE_JPEG_PROGRESSIVE, progressive}));
+  if (claimed)
+    for (std::size_t i = 0; i + 9 < jpeg.size(); ++i)
+      if (jpeg[i] == 0xFF && (jpeg[i + 1] == 0xC0 || jpeg[i + 1] == 0xC2)) {
+        jpeg[i + 5] = jpeg[i + 7] = static_cast<uint8_t>(*claimed >> 8);
+        jpeg[i + 6] = jpeg[i + 8] = static_cast<uint8_t>(*claimed & 0xFF);
+        break;
+      }
+  return jpeg;
+}
+
+DicomSpec eight_bit_header() {
+  DicomSpec s;
+  s.bits_allocated = 8;
+  s.bits_stored = 8;
+  return s;
+}
+
 // Three bands of columns (left, middle, right) holding `a`, `b`, `c`.
 std::vector<uint16_t> bands(int rows, int columns, uint16_t a, uint16_t b, uint16_t c) {
   std::vector<uint16_t> px(static_cast<std::size_t>(rows) * columns);
@@ -234,6 +273,51 @@ TEST(Dicom, AnRgbImageBecomesItsLuminanceLikeAColourPng) {
   EXPECT_NEAR(v[2], 0.114f, 2e-3);
 }
 
+TEST(Dicom, JpegCompressedIsDecoded) {
+  TempDir dir;
+  cv::Mat image(64, 64, CV_8UC1);
+  for (int x = 0; x < 64; ++x) image.col(x).setTo(x < 21 ? 10 : x < 42 ? 130 : 250);
+  write_encapsulated(dir / "jpeg.dcm", eight_bit_header(), jpeg_of(image, false), EXS_JPEGProcess1);
+  const auto v = band_values(load_gray(dir / "jpeg.dcm"));  // lossy, then min to max
+  EXPECT_NEAR(v[0], 0.0f, 0.02);
+  EXPECT_NEAR(v[1], 0.5f, 0.02);
+  EXPECT_NEAR(v[2], 1.0f, 0.02);
+}
+
+TEST(Dicom, AJpegFrameLargerThanTheHeaderIsRefusedBeforeDecoding) {
+  // A 64x64 DICOM holding a progressive JPEG whose frame header claims 60000x60000: DCMTK's
+  // decoder allocated for the JPEG's size (149 s, 7 GB) before this check.
+  TempDir dir;
+  const cv::Mat image(64, 64, CV_8UC1, cv::Scalar(100));
+  write_encapsulated(dir / "forged.dcm", eight_bit_header(), jpeg_of(image, true, 60000), EXS_JPEGProcess2_4);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string e = error_of([&] { load_gray(dir / "forged.dcm"); });
+  EXPECT_TRUE(contains(e, "forged.dcm") && contains(e, "60000x60000") && contains(e, "refused before decoding")) << e;
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
+  // A fragment that is no JPEG at all.
+  write_encapsulated(dir / "junk.dcm", eight_bit_header(), std::vector<uint8_t>(64, 0x11), EXS_JPEGProcess1);
+  EXPECT_TRUE(contains(error_of([&] { load_gray(dir / "junk.dcm"); }), "no JPEG frame header"));
+}
+
+TEST(Dicom, ImplausibleSamplesOrBitsAreRefusedBeforeDecoding) {
+  // Found by flipping bytes: Samples per Pixel 30211 on a 224x224 JPEG frame made DCMTK
+  // allocate 1.5 GB and decode for a minute.
+  TempDir dir;
+  DicomSpec many = eight_bit_header();
+  many.samples = 30211;
+  const cv::Mat image(64, 64, CV_8UC1, cv::Scalar(100));
+  write_encapsulated(dir / "samples.dcm", many, jpeg_of(image, false), EXS_JPEGProcess1);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string e = error_of([&] { load_gray(dir / "samples.dcm"); });
+  EXPECT_TRUE(contains(e, "samples.dcm") && contains(e, "30211 Samples per Pixel")) << e;
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
+  DicomSpec wide = banded(1, 2, 3);
+  wide.bits_allocated = 32;
+  wide.pixels.resize(wide.pixels.size() * 2);  // as many bytes as 32 bits need
+  write_dicom(dir / "bits.dcm", wide);
+  EXPECT_TRUE(contains(error_of([&] { load_gray(dir / "bits.dcm"); }), "32 Bits Allocated"));
+}
+
 TEST(Dicom, MultiFrameIsRefusedNamingTheFileAndTheFrames) {
   TempDir dir;
   DicomSpec s;
@@ -294,20 +378,8 @@ TEST(Dicom, AFileWithoutPixelDataIsRefused) {
 
 TEST(Dicom, ACompressionWithoutADecoderIsRefusedNamingIt) {
   TempDir dir;
-  DicomSpec header_only;
-  header_only.pixel_data = false;
-  DcmFileFormat file = make_file(header_only);
-  // JPEG 2000 fragments (junk: the syntax is refused before any fragment is read).
-  auto* sequence = new DcmPixelSequence(DCM_PixelSequenceTag);
-  sequence->insert(new DcmPixelItem(DCM_PixelItemTag));  // the empty offset table
-  auto* fragment = new DcmPixelItem(DCM_PixelItemTag);
-  std::vector<Uint8> junk(256, 0xAB);
-  fragment->putUint8Array(junk.data(), static_cast<Uint32>(junk.size()));
-  sequence->insert(fragment);
-  auto* pixels = new DcmPixelData(DCM_PixelData);
-  pixels->putOriginalRepresentation(EXS_JPEG2000LosslessOnly, nullptr, sequence);
-  file.getDataset()->insert(pixels, true);
-  ASSERT_TRUE(file.saveFile(OFFilename((dir / "j2k.dcm").c_str()), EXS_JPEG2000LosslessOnly).good());
+  // A JPEG 2000 fragment of junk: the syntax is refused before any fragment is read.
+  write_encapsulated(dir / "j2k.dcm", DicomSpec{}, std::vector<uint8_t>(256, 0xAB), EXS_JPEG2000LosslessOnly);
   const std::string e = error_of([&] { load_gray(dir / "j2k.dcm"); });
   EXPECT_TRUE(contains(e, "j2k.dcm") && contains(e, "JPEG 2000") && contains(e, "1.2.840.10008.1.2.4.90")) << e;
 }

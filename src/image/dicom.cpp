@@ -4,6 +4,7 @@
 #include <cctype>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 // osconfig.h first: DCMTK's headers depend on what it defines.
@@ -12,6 +13,9 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcdict.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 #include <dcmtk/dcmimage/diregist.h>  // lets DicomImage read colour (RGB, YBR, palette) images
@@ -58,9 +62,65 @@ std::string text_of(DcmDataset& data_set, const DcmTagKey& tag) {
   return value.c_str();
 }
 
+struct FrameSize {
+  int64_t width = 0, height = 0;
+};
+
+// The size declared by the frame header (SOF0-15, or SOF55 for JPEG-LS) of a JPEG or JPEG-LS
+// stream, when one comes before the first scan.
+std::optional<FrameSize> jpeg_frame_size(const uint8_t* b, std::size_t n) {
+  if (n < 4 || b[0] != 0xFF || b[1] != 0xD8) return std::nullopt;
+  std::size_t pos = 2;  // after SOI
+  while (pos + 4 <= n) {
+    if (b[pos] != 0xFF) return std::nullopt;
+    const uint8_t marker = b[pos + 1];
+    if (marker == 0xFF) {  // fill byte
+      ++pos;
+      continue;
+    }
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {  // no length
+      pos += 2;
+      continue;
+    }
+    const bool sof = (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) ||
+                     marker == 0xF7;
+    // FF SOFn, length (2), precision (1), lines (2), samples per line (2).
+    if (sof) {
+      if (pos + 9 > n) return std::nullopt;
+      return FrameSize{(int64_t(b[pos + 7]) << 8) | b[pos + 8], (int64_t(b[pos + 5]) << 8) | b[pos + 6]};
+    }
+    if (marker == 0xDA || marker == 0xD9) return std::nullopt;  // a scan or the end, and no frame header
+    pos += 2 + ((std::size_t(b[pos + 2]) << 8) | b[pos + 3]);
+  }
+  return std::nullopt;
+}
+
+// A JPEG decoder allocates for the size the stream's own frame header declares, not Rows and
+// Columns: a 64x64 DICOM holding a progressive JPEG that claims 60000x60000 took 149 s and
+// 7 GB in DCMTK. So the first fragment's frame header must declare Rows x Columns.
+void check_jpeg_frame(DcmElement& pixels, E_TransferSyntax transfer_syntax, int64_t rows, int64_t columns,
+                      const std::string& what) {
+  auto* pixel_data = dynamic_cast<DcmPixelData*>(&pixels);
+  DcmPixelSequence* fragments = nullptr;
+  DcmPixelItem* first = nullptr;  // item 0 is the offset table
+  Uint8* bytes = nullptr;
+  if (pixel_data == nullptr ||
+      pixel_data->getEncapsulatedRepresentation(transfer_syntax, nullptr, fragments).bad() || fragments == nullptr ||
+      fragments->getItem(first, 1).bad() || first == nullptr || first->getUint8Array(bytes).bad() ||
+      bytes == nullptr)
+    throw ImageError(what + ": compressed DICOM without a readable first fragment (corrupt pixel data)");
+  const auto frame = jpeg_frame_size(bytes, first->getLength());
+  if (!frame)
+    throw ImageError(what + ": compressed DICOM whose first fragment holds no JPEG frame header (corrupt pixel data)");
+  if (frame->width != columns || frame->height != rows)
+    throw ImageError(what + ": the JPEG frame in the DICOM declares " + std::to_string(frame->width) + "x" +
+                     std::to_string(frame->height) + " pixels, its header " + std::to_string(columns) + "x" +
+                     std::to_string(rows) + " (corrupt or forged; refused before decoding)");
+}
+
 // Everything about the file that can be refused is refused here, from the header, before a
-// pixel is read: the size (image.h's limits), the frame count, missing or short pixel data,
-// a compression without a decoder.
+// pixel is read: the size (image.h's limits), the frame count, the samples and bits, missing or
+// short pixel data, a compression without a decoder, a JPEG frame of another size.
 void check_header(DcmDataset& data_set, const std::string& what) {
   Uint16 rows = 0, columns = 0;
   if (data_set.findAndGetUint16(DCM_Rows, rows).bad() || data_set.findAndGetUint16(DCM_Columns, columns).bad())
@@ -77,6 +137,18 @@ void check_header(DcmDataset& data_set, const std::string& what) {
                        " frames); only single-frame images are read (save the frame to classify as its own file)");
   }
 
+  // The decoders allocate Rows x Columns x samples x bits: a corrupt Samples per Pixel of
+  // 30211 made a 224x224 JPEG frame 1.5 GB and a minute of decoding.
+  Uint16 samples = 0, bits_allocated = 0;
+  data_set.findAndGetUint16(DCM_SamplesPerPixel, samples);
+  data_set.findAndGetUint16(DCM_BitsAllocated, bits_allocated);
+  if (samples != 1 && samples != 3)
+    throw ImageError(what + ": DICOM with " + std::to_string(samples) +
+                     " Samples per Pixel (0028,0002); expected 1 (gray) or 3 (colour)");
+  if (bits_allocated != 8 && bits_allocated != 16)
+    throw ImageError(what + ": DICOM with " + std::to_string(bits_allocated) +
+                     " Bits Allocated (0028,0100); expected 8 or 16");
+
   DcmElement* pixels = nullptr;
   if (data_set.findAndGetElement(DCM_PixelData, pixels).bad() || pixels == nullptr)
     throw ImageError(what + ": DICOM without pixel data (7FE0,0010): not an image (a report, a DICOMDIR, "
@@ -89,12 +161,11 @@ void check_header(DcmDataset& data_set, const std::string& what) {
       throw ImageError(what + ": DICOM compressed as " + syntax.getXferName() + " (" + syntax.getXferID() +
                        "), which cannot be decoded here (readable: uncompressed, RLE, JPEG baseline, extended "
                        "and lossless, JPEG-LS)");
-    return;  // the decoder checks the fragments' lengths
+    // RLE decodes into the Rows x Columns frame; JPEG and JPEG-LS into what their header says.
+    if (transfer_syntax != EXS_RLELossless) check_jpeg_frame(*pixels, transfer_syntax, rows, columns, what);
+    return;
   }
   // Uncompressed: DCMTK pads short pixel data with zeros (a warning only); here it is an error.
-  Uint16 samples = 1, bits_allocated = 0;
-  data_set.findAndGetUint16(DCM_SamplesPerPixel, samples);
-  data_set.findAndGetUint16(DCM_BitsAllocated, bits_allocated);
   const uint64_t needed = (uint64_t(rows) * columns * samples * bits_allocated + 7) / 8;
   if (pixels->getLength() < needed)
     throw ImageError(what + ": DICOM pixel data of " + std::to_string(pixels->getLength()) + " bytes, but " +

@@ -26,8 +26,10 @@ bool reads_as_dicom(const std::filesystem::path& path);
 // then the file's first VOI LUT, else its first window (Window Center/Width), else the
 // minimum to maximum of its values; MONOCHROME1 inverted; colour (RGB, YBR, palette) to
 // luminance over the full scale, like a colour PNG. Refuses, before decoding the pixel data,
-// what image.h's limits refuse, multi-frame files, files without pixel data and compressed
-// transfer syntaxes without a decoder here (JPEG 2000, ...). Throws ImageError "<what>: <reason>".
+// what image.h's limits refuse (from Rows/Columns, and from a JPEG's own frame header, which
+// must agree), multi-frame files, files without pixel data or with less than the header
+// declares, and compressed transfer syntaxes without a decoder here (JPEG 2000, ...).
+// Throws ImageError "<what>: <reason>".
 cv::Mat read_dicom_gray(const std::filesystem::path& path, const std::string& what);
 
 }  // namespace gradgate::image_detail
