@@ -9,6 +9,8 @@ PACKAGES=(
   build-essential cmake ccache pkg-config
   libtorch-dev libopencv-dev libtbb-dev libyaml-cpp-dev libboost-program-options-dev
   libgtest-dev
+  # DICOM input (src/image/dicom.cpp): DCMTK reads the files and decodes JPEG/JPEG-LS/RLE.
+  libdcmtk-dev
   # JSON for ensemble-bench and ensemble-tune (header-only).
   nlohmann-json3-dev
   # OpenBLAS replaces the reference BLAS behind libblas.so.3: torch's fully connected layers

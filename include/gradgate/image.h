@@ -1,6 +1,6 @@
 #pragma once
-// Image loading: any PNG/JPEG/BMP/TIFF, 8- or 16-bit, 1/3/4 channels, any size
-// -> a float gray image in [0,1] at the file's own size. No torch here.
+// Image loading: any PNG/JPEG/BMP/TIFF, 8- or 16-bit, 1/3/4 channels, any size, or a
+// single-frame DICOM -> a float gray image in [0,1] at the file's own size. No torch here.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -30,12 +30,16 @@ int64_t max_image_pixels();
 // Reads an image or mask file and decodes it as stored (cv::IMREAD_UNCHANGED): the file must
 // be a regular file (regular_file.h) of at most kMaxImageFileBytes, a complete PNG, JPEG, BMP
 // or TIFF container whose header declares at most kMaxImageSide a side and
-// max_image_pixels() pixels. Throws ImageError "<what>: <reason>".
+// max_image_pixels() pixels. Throws ImageError "<what>: <reason>"; a DICOM file too (by its
+// signature or, failing the others', its .dcm/.dicom name): only load_gray reads DICOM, so
+// masks and atlases are never DICOM.
 cv::Mat decode_image_file(const std::filesystem::path& path, const std::string& what);
 
 // Returns CV_32FC1 in [0,1]. Throws ImageError naming the file and what is wrong
 // (missing, not a regular file, empty, not an image, corrupt/truncated, unsupported depth,
-// too large, smaller than kMinImageSide a side).
+// too large, smaller than kMinImageSide a side). DICOM (the DICM signature, or a .dcm/.dicom
+// name) goes through src/image/dicom.h: the file's rescale and window, MONOCHROME1 inverted;
+// multi-frame files and undecodable transfer syntaxes are refused.
 cv::Mat load_gray(const std::filesystem::path& path);
 
 // Converts an already decoded cv::Mat of any depth (8U/16U/32F) and 1/3/4 channels

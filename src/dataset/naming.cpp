@@ -12,7 +12,7 @@ namespace fs = std::filesystem;
 bool is_image_file(const fs::path& p) {
   const std::string ext = lower(p.extension().string());
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".tif" ||
-         ext == ".tiff";
+         ext == ".tiff" || ext == ".dcm" || ext == ".dicom";
 }
 
 std::string patient_from_file_name(const fs::path& p) {

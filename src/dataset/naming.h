@@ -8,7 +8,8 @@
 
 namespace gradgate::dataset_detail {
 
-// PNG, JPEG, BMP, TIFF by extension (case-insensitive).
+// PNG, JPEG, BMP, TIFF, DICOM by extension (case-insensitive); the same list as
+// inputs.h's image_extensions().
 bool is_image_file(const std::filesystem::path& p);
 
 // Patient id from a Kermany-style file name: person123_bacteria_456.jpeg -> person123,

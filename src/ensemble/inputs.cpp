@@ -28,7 +28,7 @@ bool is_image_file(const fs::path& p) {
 }  // namespace
 
 const std::vector<std::string>& image_extensions() {
-  static const std::vector<std::string> exts = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"};
+  static const std::vector<std::string> exts = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom"};
   return exts;
 }
 
@@ -87,9 +87,12 @@ std::vector<InputImage> list_folder(const fs::path& p, const std::string& arg, c
     const auto m = mask_of(f);
     images.push_back({fs::absolute(f), m ? std::optional<fs::path>(fs::absolute(*m)) : std::nullopt, ""});
   }
-  if (images.empty())
-    throw DatasetError("no images (" + std::to_string(image_extensions().size()) +
-                       " extensions: .png .jpg .jpeg .bmp .tif .tiff) under folder " + arg);
+  if (images.empty()) {
+    std::string listed;
+    for (const auto& ext : image_extensions()) listed += (listed.empty() ? "" : " ") + ext;
+    throw DatasetError("no images (" + std::to_string(image_extensions().size()) + " extensions: " + listed +
+                       ") under folder " + arg);
+  }
   return images;
 }
 

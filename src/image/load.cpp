@@ -9,15 +9,18 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "gradgate/common/regular_file.h"
 #include "gradgate/error.h"
 #include "gradgate/image.h"
 #include "image/container_check.h"
+#include "image/dicom.h"
+#include "image/file_limits.h"
 
 namespace gradgate {
 
 namespace fs = std::filesystem;
 using image_detail::check_container;
+using image_detail::check_image_file;
+using image_detail::check_image_size;
 using image_detail::Format;
 using image_detail::format_name;
 
@@ -34,14 +37,7 @@ void quiet_opencv_once() {
 }
 
 std::vector<uint8_t> read_bytes(const fs::path& path, const std::string& what) {
-  const std::string problem = regular_file_problem(path);
-  if (problem == "not found") throw ImageError(what + ": image file not found");
-  if (!problem.empty()) throw ImageError(what + ": " + problem);
-  std::error_code ec;
-  const std::uintmax_t size = fs::file_size(path, ec);
-  if (!ec && size > kMaxImageFileBytes)
-    throw ImageError(what + ": file of " + std::to_string(size >> 20) + " MB is too large for an image (at most " +
-                     std::to_string(kMaxImageFileBytes >> 20) + " MB)");
+  check_image_file(path, what);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ImageError(what + ": cannot open the image file for reading");
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -50,17 +46,6 @@ std::vector<uint8_t> read_bytes(const fs::path& path, const std::string& what) {
   if (bytes.size() > kMaxImageFileBytes)  // grew while being read
     throw ImageError(what + ": file is too large for an image");
   return bytes;
-}
-
-// Side and pixel count, from the header before decoding and again after (TIFF directories
-// and decoders may disagree with what was parsed).
-void check_size(int64_t width, int64_t height, const std::string& what) {
-  const int64_t limit = max_image_pixels();
-  if (width > kMaxImageSide || height > kMaxImageSide || width * height > limit)
-    throw ImageError(what + ": image of " + std::to_string(width) + "x" + std::to_string(height) +
-                     " pixels is too large (at most " + std::to_string(kMaxImageSide) +
-                     " pixels per side and " + std::to_string(limit) +
-                     " pixels in all; refused before decoding)");
 }
 
 int64_t pixels_from_env() {
@@ -120,12 +105,20 @@ cv::Mat decode_image_file(const fs::path& path, const std::string& what) {
   quiet_opencv_once();
   const std::vector<uint8_t> bytes = read_bytes(path, what);
 
+  // Before the other signatures: a DICOM preamble may itself hold a TIFF header.
+  if (image_detail::has_dicom_signature(bytes.data(), bytes.size()))
+    throw ImageError(what + ": a DICOM file, which is read only as an X-ray image (load_gray); "
+                            "masks and atlases must be PNG, JPEG, BMP or TIFF");
   const auto info = check_container(bytes);
-  if (info.format == Format::Unknown)
-    throw ImageError(what + ": not an image (expected PNG, JPEG, BMP or TIFF; the file starts "
-                            "with none of their signatures)");
+  if (info.format == Format::Unknown) {
+    if (image_detail::has_dicom_extension(path))
+      throw ImageError(what + ": a DICOM file by its name, which is read only as an X-ray image "
+                              "(load_gray); masks and atlases must be PNG, JPEG, BMP or TIFF");
+    throw ImageError(what + ": not an image (expected PNG, JPEG, BMP or TIFF, or for X-ray images DICOM; "
+                            "the file starts with none of their signatures)");
+  }
   // Size first: a forged header claiming a huge image is best reported as that.
-  check_size(info.width, info.height, what);
+  check_image_size(info.width, info.height, what);
   if (!info.problem.empty()) throw ImageError(what + ": " + info.problem);
 
   cv::Mat decoded;
@@ -138,13 +131,17 @@ cv::Mat decode_image_file(const fs::path& path, const std::string& what) {
   if (decoded.empty())
     throw ImageError(what + ": corrupt " + std::string(format_name(info.format)) +
                      " (the decoder could not read it)");
-  check_size(decoded.cols, decoded.rows, what);
+  // Again after decoding: TIFF directories and decoders may disagree with the header parsed.
+  check_image_size(decoded.cols, decoded.rows, what);
   return decoded;
 }
 
 cv::Mat load_gray(const fs::path& path) {
   const std::string name = path.string();
-  cv::Mat gray = to_gray_float(decode_image_file(path, name), name);
+  // Checked here too, before reads_as_dicom opens the file: a FIFO must not block the run.
+  check_image_file(path, name);
+  cv::Mat gray = image_detail::reads_as_dicom(path) ? image_detail::read_dicom_gray(path, name)
+                                                    : to_gray_float(decode_image_file(path, name), name);
   if (gray.cols < kMinImageSide || gray.rows < kMinImageSide)
     throw ImageError(name + ": image of " + std::to_string(gray.cols) + "x" + std::to_string(gray.rows) +
                      " pixels is too small (at least " + std::to_string(kMinImageSide) +
