@@ -140,14 +140,15 @@ TEST(ReliabilityTorch, APickleValueContainingItselfIsRefused) {
 TEST(ReliabilityTorch, AStorageLargerThanItsRecordIsRefusedBeforeAllocating) {
   namespace pk = zoo::pickle;
   // {'w': _rebuild_tensor_v2(persistent ('storage', FloatStorage, '0', 'cpu', 2**40), 0, (1,), (1,))}
-  std::string p("\x80\x02}X\x01\x00\x00\x00w", 9);
-  p += "ctorch._utils\n_rebuild_tensor_v2\n(";
-  p += "(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpu";
-  p += std::string("\x8a\x06\x00\x00\x00\x00\x00\x01", 8) + "tQ";  // LONG1 2**40
-  p += "K\x00K\x01\x85K\x01\x85tRs.";
+  using namespace std::string_literals;  // the literals hold NULs
+  std::string p = "\x80\x02}X\x01\x00\x00\x00w"s;
+  p += "ctorch._utils\n_rebuild_tensor_v2\n("s;
+  p += "(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpu"s;
+  p += "\x8a\x06\x00\x00\x00\x00\x00\x01"s + "tQ";  // LONG1 2**40
+  p += "K\x00K\x01\x85K\x01\x85tRs."s;
   const pk::ReadRecord sixty_four = [](const std::string&) -> std::optional<pk::Record> {
-    void* d = c10::GetCPUAllocator()->raw_allocate(64);
-    return pk::Record{at::DataPtr(d, d, c10::GetCPUAllocator()->raw_deleter(), at::kCPU), 64};
+    void* d = at::getCPUAllocator()->raw_allocate(64);
+    return pk::Record{at::DataPtr(d, d, at::getCPUAllocator()->raw_deleter(), at::kCPU), 64};
   };
   const std::string e = error_of([&] {
     pk::unpickle_torch_save(reinterpret_cast<const uint8_t*>(p.data()), p.size(), sixty_four);
