@@ -93,6 +93,75 @@ TEST(ReliabilityTorch, AHundredThousandNestedTuplesIsAModelErrorNotACrash) {
   EXPECT_NO_THROW(check_torch_archive((tmp / "flat.pt").string(), "checkpoint"));
 }
 
+// Found while writing the pickle fuzzer (#15): nesting built by APPEND into lists already
+// held by another list (through the memo) kept every list's recorded depth at 1, so the
+// pre-scan passed a 100,000-deep chain on to torch's own reader, whose teardown recurses.
+std::string appended_chain(int n) {
+  std::string p("\x80\x02", 2);
+  const auto le4 = [](uint32_t i) { return std::string{char(i), char(i >> 8), char(i >> 16), char(i >> 24)}; };
+  for (int i = 0; i < n; ++i) p += "]r" + le4(static_cast<uint32_t>(i)) + "0";  // EMPTY_LIST LONG_BINPUT i POP
+  for (int i = 0; i + 1 < n; ++i)  // list i appends list i+1, after list i is inside list i-1
+    p += "j" + le4(static_cast<uint32_t>(i)) + "j" + le4(static_cast<uint32_t>(i + 1)) + "a0";
+  return p + "j" + le4(0) + ".";
+}
+
+TEST(ReliabilityTorch, NestingBuiltByAppendingToHeldListsIsCountedToo) {
+  TempDir tmp;
+  write_archive(tmp / "chain.pt", appended_chain(100000));
+  const std::string u = error_of([&] { check_torch_archive((tmp / "chain.pt").string(), "lung U-Net weights"); });
+  EXPECT_TRUE(contains(u, "lung U-Net weights") && contains(u, "refused")) << u;
+  const std::string e = error_of([&] { read_state_dict((tmp / "chain.pt").string()); });
+  EXPECT_TRUE(contains(e, "chain.pt") && contains(e, "already held")) << e;
+  write_archive(tmp / "short.pt", appended_chain(3));  // same opcodes, refused just the same
+  EXPECT_THROW(check_torch_archive((tmp / "short.pt").string(), "checkpoint"), ModelError);
+}
+
+// Found while writing the pickle fuzzer (#15), and its leak check reports all three on the
+// reader before the fix (tests/fuzz/corpus/pickle/{self_append,cycle2,build_self}.pkl): a
+// list appended to itself (DUP, APPEND), to a list it is inside, or a dict made its own BUILD
+// state was a shared_ptr cycle, never freed; now refused before it is made.
+TEST(ReliabilityTorch, APickleValueContainingItselfIsRefused) {
+  namespace pk = zoo::pickle;
+  const pk::PersistentLoad none = [](const pk::Ref&) { return std::make_shared<pk::Value>(); };
+  for (const std::string p : {std::string("\x80\x02]2a.", 6),            // [l] l.append(l)
+                              std::string("\x80\x02]q\x00]h\x00" "a" "a.", 11),  // l.append([l])
+                              std::string("\x80\x02}2b.", 6)}) {        // d.__setstate__(d)
+    const std::string e = error_of([&] {
+      pk::unpickle(reinterpret_cast<const uint8_t*>(p.data()), p.size(), [&](const pk::Ref& r) { return none(r); });
+    });
+    EXPECT_TRUE(contains(e, "itself") || contains(e, "already held")) << e;
+  }
+}
+
+// Found while writing the pickle fuzzer (#15): a storage's element count from the pickle was
+// allocated (torch::empty) before it was compared with the size of its record, so a 300-byte
+// .pt asked for 4 TB (the allocator refused) or for anything up to the machine's memory
+// (reserved, then refused). Now the record's size bounds the count first.
+TEST(ReliabilityTorch, AStorageLargerThanItsRecordIsRefusedBeforeAllocating) {
+  namespace pk = zoo::pickle;
+  // {'w': _rebuild_tensor_v2(persistent ('storage', FloatStorage, '0', 'cpu', 2**40), 0, (1,), (1,))}
+  using namespace std::string_literals;  // the literals hold NULs
+  std::string p = "\x80\x02}X\x01\x00\x00\x00w"s;
+  p += "ctorch._utils\n_rebuild_tensor_v2\n("s;
+  p += "(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpu"s;
+  p += "\x8a\x06\x00\x00\x00\x00\x00\x01"s + "tQ";  // LONG1 2**40
+  p += "K\x00K\x01\x85K\x01\x85tRs."s;
+  const pk::ReadRecord sixty_four = [](const std::string&) -> std::optional<pk::Record> {
+    void* d = at::getCPUAllocator()->raw_allocate(64);
+    return pk::Record{at::DataPtr(d, d, at::getCPUAllocator()->raw_deleter(), at::kCPU), 64};
+  };
+  const std::string e = error_of([&] {
+    pk::unpickle_torch_save(reinterpret_cast<const uint8_t*>(p.data()), p.size(), sixty_four);
+  });
+  EXPECT_TRUE(contains(e, "data/0 holds 64 bytes") && contains(e, "1099511627776 elements")) << e;
+  // The same pickle with a storage of 2 elements reads.
+  std::string ok = p;
+  ok.replace(ok.find(std::string("\x8a\x06", 2)), 8, std::string("K\x02", 2));
+  auto top = pk::unpickle_torch_save(reinterpret_cast<const uint8_t*>(ok.data()), ok.size(), sixty_four);
+  ASSERT_EQ(top->dict.size(), 1u);
+  EXPECT_EQ(top->dict[0].second->tensor.numel(), 1);
+}
+
 TEST(ReliabilityTorch, AValueTreeOfAMillionLevelsIsTornDownWithoutRecursion) {
   namespace pk = zoo::pickle;
   auto top = std::make_shared<pk::Value>();

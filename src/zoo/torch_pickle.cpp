@@ -151,13 +151,13 @@ class Unpickler {
         }
         case 'a': {                                                    // APPEND
           auto v = pop();
-          expect(top(), Value::Kind::List)->items.push_back(v);
+          adopting(expect(top(), Value::Kind::List), {v})->items.push_back(v);
           nest(top(), {v});
           break;
         }
         case 'e': {                                                    // APPENDS
           auto vs = pop_mark();
-          auto& l = expect(top(), Value::Kind::List)->items;
+          auto& l = adopting(expect(top(), Value::Kind::List), vs)->items;
           l.insert(l.end(), vs.begin(), vs.end());
           nest(top(), vs);
           break;
@@ -212,7 +212,7 @@ class Unpickler {
         }
         case 'b': {                                                    // BUILD
           auto state = pop();
-          top()->state = state;
+          adopting(top(), {state})->state = state;
           nest(top(), {state});  // OrderedDict._metadata and the like: kept, not interpreted
           break;
         }
@@ -287,7 +287,7 @@ class Unpickler {
     return v;
   }
   void set_items(const Ref& d, const std::vector<Ref>& kv) {
-    expect(d, Value::Kind::Dict);
+    adopting(expect(d, Value::Kind::Dict), kv);
     if (kv.size() % 2) fail("odd number of dict items");
     for (std::size_t k = 0; k < kv.size(); k += 2) d->dict.emplace_back(kv[k], kv[k + 1]);
     nest(d, kv);
@@ -297,11 +297,29 @@ class Unpickler {
     os << what << " (at byte " << op_pos_ << ")";
     throw PickleLimitError(os.str());
   }
+  // `v` is about to take `children` (APPEND, SETITEM, BUILD: changing a value that exists):
+  // refused when v is inside another value already, or would be inside itself. So no
+  // shared_ptr cycle is ever made (its values would never be freed), and a value's depth is
+  // final once it is held, which keeps every holder's depth (nest) exact: appending into a
+  // list already held by another was a way to nest without the depth count seeing it.
+  const Ref& adopting(const Ref& v, const std::vector<Ref>& children) const {
+    if (v->held)
+      limit(std::string("pickle changes a ") + kind_name(v->kind) +
+            " already held by another value (a recursive or crafted structure, not a state dict)");
+    for (const auto& c : children)
+      if (c.get() == v.get())
+        limit(std::string("pickle puts a ") + kind_name(v->kind) + " inside itself (not a state dict)");
+    return v;
+  }
   // `v` now holds `children`: its depth is one more than theirs, refused past kMaxDepth
-  // before the tree gets deep enough to overflow the stack when it is destroyed.
+  // before the tree gets deep enough to overflow the stack when it is destroyed; the
+  // children are held from now on (see adopting).
   const Ref& nest(const Ref& v, const std::vector<Ref>& children) {
     for (const auto& c : children)
-      if (c && c.get() != v.get()) v->depth = std::max(v->depth, c->depth + 1);
+      if (c && c.get() != v.get()) {
+        v->depth = std::max(v->depth, c->depth + 1);
+        c->held = true;
+      }
     if (v->depth > kMaxDepth)
       limit("pickle nesting deeper than " + std::to_string(kMaxDepth) + " levels (not a state dict)");
     return v;
@@ -426,7 +444,15 @@ Ref load_torch_save(const std::string& path) {
   }
   if (!reader->hasRecord("data.pkl")) throw std::runtime_error("archive has no data.pkl");
   auto [pkl, pkl_size] = reader->getRecord("data.pkl");
+  const ReadRecord read_record = [&reader](const std::string& name) -> std::optional<Record> {
+    if (!reader->hasRecord(name)) return std::nullopt;
+    auto [data, nbytes] = reader->getRecord(name);
+    return Record{std::move(data), nbytes};
+  };
+  return unpickle_torch_save(static_cast<const uint8_t*>(pkl.get()), pkl_size, read_record);
+}
 
+Ref unpickle_torch_save(const uint8_t* pkl, std::size_t size, const ReadRecord& read_record) {
   std::map<std::string, Ref> storages;  // storages shared by several tensors load once
   PersistentLoad load = [&](const Ref& pid) -> Ref {
     if (pid->kind != Value::Kind::Tuple || pid->items.size() < 5 ||
@@ -438,20 +464,25 @@ Ref load_torch_save(const std::string& path) {
     const auto dtype = storage_dtype(pid->items[1]->s);
     const int64_t numel = pid->items[4]->i;
     const std::string record = "data/" + key;
-    if (!reader->hasRecord(record)) throw std::runtime_error("archive lacks storage " + record);
-    auto [data, nbytes] = reader->getRecord(record);
-    auto t = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
-    const std::size_t want = static_cast<std::size_t>(numel) * t.element_size();
-    if (nbytes < want)
+    auto found_record = read_record(record);
+    if (!found_record) throw std::runtime_error("archive lacks storage " + record);
+    const std::size_t nbytes = found_record->size;
+    // The record's size bounds the allocation: a crafted numel is refused before torch::empty
+    // is asked for it (and before numel * element size can overflow).
+    const std::size_t elem = c10::elementSize(dtype);
+    if (numel < 0 || static_cast<uint64_t>(numel) > nbytes / elem)
       throw std::runtime_error("storage " + record + " holds " + std::to_string(nbytes) +
-                               " bytes, expected " + std::to_string(want));
-    if (want) std::memcpy(t.data_ptr(), data.get(), want);
+                               " bytes, too few for " + std::to_string(numel) + " elements of " +
+                               std::to_string(elem) + " bytes");
+    const std::size_t want = static_cast<std::size_t>(numel) * elem;
+    auto t = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
+    if (want) std::memcpy(t.data_ptr(), found_record->data.get(), want);
     auto v = make(Value::Kind::Storage);
     v->tensor = t;
     storages[key] = v;
     return v;
   };
-  return unpickle(static_cast<const uint8_t*>(pkl.get()), pkl_size, load);
+  return unpickle(pkl, size, load);
 }
 
 }  // namespace gradgate::zoo::pickle

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -32,6 +33,7 @@ struct Value {
   torch::Tensor tensor;                   // Tensor; Storage: its 1-D data
   Ref state;                              // set by BUILD (e.g. OrderedDict's _metadata)
   int depth = 0;                          // containers nested below this value
+  bool held = false;                      // inside another value: the unpickler changes it no more
 
   Value() = default;
   Value(const Value&) = delete;
@@ -41,8 +43,9 @@ struct Value {
   ~Value();
 };
 
-// A pickle beyond the reader's bounds (nesting depth, opcode count): a crafted or runaway
-// file, refused before its value tree could overflow the stack or fill memory.
+// A pickle beyond the reader's bounds (nesting depth, opcode count, a value that contains
+// itself or is changed after it was put inside another): a crafted or runaway file, refused
+// before its value tree could overflow the stack, fill memory or leak as a shared_ptr cycle.
 class PickleLimitError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -55,8 +58,22 @@ const char* kind_name(Value::Kind k);
 using PersistentLoad = std::function<Ref(const Ref& pid)>;
 
 // Unpickles `data`. Throws std::runtime_error describing the offset and opcode on bad input,
-// PickleLimitError past 1,000 levels of nesting or 2,000,000 opcodes.
+// PickleLimitError past 1,000 levels of nesting or 2,000,000 opcodes, and for the two
+// structures a state dict never has: a value inside itself, and APPEND/SETITEM/BUILD into a
+// value already held by another (which would hide nesting from the depth count).
 Ref unpickle(const uint8_t* data, std::size_t size, const PersistentLoad& persistent_load);
+
+// The records of a torch.save archive beside its data.pkl (the storages, "data/<key>"):
+// read_record returns a record's bytes, or nullopt when the archive has no such record.
+struct Record {
+  at::DataPtr data;
+  std::size_t size = 0;
+};
+using ReadRecord = std::function<std::optional<Record>(const std::string& name)>;
+
+// Unpickles a torch.save data.pkl, resolving its storages through `read_record`: what
+// load_torch_save does once the archive is open (also the pickle fuzzer's entry point).
+Ref unpickle_torch_save(const uint8_t* pkl, std::size_t size, const ReadRecord& read_record);
 
 // Reads a torch.save zip archive (any archive folder name) and unpickles its data.pkl,
 // loading storages from data/<key>. Throws std::runtime_error on failure.
