@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <opencv2/core.hpp>
 
@@ -26,6 +27,13 @@ constexpr int kMinImageSide = 32;
 // positive integer (read once per process), else kDefaultMaxImagePixels. A malformed value
 // is ignored with a warning on stderr.
 int64_t max_image_pixels();
+
+// File name extensions read as images (lower case, with the dot): PNG, JPEG, BMP, TIFF, DICOM.
+// Folder inputs and folder-per-class data sets list these; a file named explicitly is tried
+// whatever its name.
+const std::vector<std::string>& image_extensions();
+// Whether `p`'s extension (case-insensitive) is one of image_extensions().
+bool has_image_extension(const std::filesystem::path& p);
 
 // Reads an image or mask file and decodes it as stored (cv::IMREAD_UNCHANGED): the file must
 // be a regular file (regular_file.h) of at most kMaxImageFileBytes, a complete PNG, JPEG, BMP

@@ -18,9 +18,6 @@ struct InputImage {
   std::string credit;
 };
 
-// File name extensions taken as images when a folder is searched (lower case, with dot).
-const std::vector<std::string>& image_extensions();
-
 // Expands the CLI's INPUT list in order. A missing path is a DatasetError naming it; a
 // folder with no images is an error too (almost always a wrong path). Files that are not
 // images by extension are still listed when named explicitly: loading them reports why

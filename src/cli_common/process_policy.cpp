@@ -4,7 +4,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/oflog/oflog.h>
 #include <malloc.h>
+#include <opencv2/core/utils/logger.hpp>
 #include <unistd.h>
 
 namespace gradgate {
@@ -29,9 +32,18 @@ void keep_freed_memory() {
 
 }  // namespace
 
+// OpenCV's and DCMTK's own log lines (OpenCV: "imdecode_: can't read header", DCMTK: parser
+// warnings) only repeat what the ImageError of that file already says, in a row of its own.
+void quiet_library_logs() {
+  using namespace cv::utils::logging;
+  if (getLogLevel() > LOG_LEVEL_ERROR) setLogLevel(LOG_LEVEL_ERROR);
+  OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+}
+
 void prepare_process(char** argv) {
   relaunch_with_passive_openmp(argv);
   keep_freed_memory();
+  quiet_library_logs();
 }
 
 }  // namespace gradgate

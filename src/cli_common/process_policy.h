@@ -20,4 +20,9 @@ namespace gradgate {
 
 void prepare_process(char** argv);
 
+// 3. (part of prepare_process; alone for programs that must not restart, e.g. the fuzzers)
+//    OpenCV's and DCMTK's log levels lowered to errors/fatal: each file they fail on becomes
+//    an error naming it, so their own stderr lines would only repeat it.
+void quiet_library_logs();
+
 }  // namespace gradgate

@@ -8,8 +8,7 @@
 
 namespace gradgate::dataset_detail {
 
-// PNG, JPEG, BMP, TIFF, DICOM by extension (case-insensitive); the same list as
-// inputs.h's image_extensions().
+// image.h's has_image_extension (PNG, JPEG, BMP, TIFF, DICOM; case-insensitive).
 bool is_image_file(const std::filesystem::path& p);
 
 // Patient id from a Kermany-style file name: person123_bacteria_456.jpeg -> person123,

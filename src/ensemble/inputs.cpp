@@ -7,6 +7,7 @@
 #include "gradgate/common/regular_file.h"
 #include "gradgate/dataset.h"
 #include "gradgate/error.h"
+#include "gradgate/image.h"
 
 namespace gradgate {
 
@@ -20,17 +21,9 @@ std::string lower_ext(const fs::path& p) {
   return e;
 }
 
-bool is_image_file(const fs::path& p) {
-  const auto& exts = image_extensions();
-  return std::find(exts.begin(), exts.end(), lower_ext(p)) != exts.end();
-}
+bool is_image_file(const fs::path& p) { return has_image_extension(p); }
 
 }  // namespace
-
-const std::vector<std::string>& image_extensions() {
-  static const std::vector<std::string> exts = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom"};
-  return exts;
-}
 
 namespace {
 

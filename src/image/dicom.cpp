@@ -43,13 +43,11 @@ constexpr std::size_t kPreambleBytes = 128;
 
 // Once per process. The decoders of the compressed transfer syntaxes DCMTK has (JPEG,
 // JPEG-LS, RLE; it has none for JPEG 2000); they stay registered until exit, because
-// deregistering them while another thread decodes is undefined (DCMTK's djdecode.h). And
-// DCMTK's log quietened: each failure becomes an ImageError with the reason, so its own
-// lines on stderr would only repeat it.
+// deregistering them while another thread decodes is undefined (DCMTK's djdecode.h). DCMTK's
+// log level is the program's to set (the tools quieten it: src/cli_common/process_policy.h).
 void prepare_dcmtk_once() {
   static std::once_flag once;
   std::call_once(once, [] {
-    OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
     DJDecoderRegistration::registerCodecs();
     DJLSDecoderRegistration::registerCodecs();
     DcmRLEDecoderRegistration::registerCodecs();

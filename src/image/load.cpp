@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -5,7 +7,6 @@
 #include <iterator>
 #include <mutex>
 
-#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -25,16 +26,6 @@ using image_detail::Format;
 using image_detail::format_name;
 
 namespace {
-
-// OpenCV logs decoder failures itself ("imdecode_: can't read header..."); every failure
-// here becomes an ImageError with the reason, so its warnings would only be noise.
-void quiet_opencv_once() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    using namespace cv::utils::logging;
-    if (getLogLevel() > LOG_LEVEL_ERROR) setLogLevel(LOG_LEVEL_ERROR);
-  });
-}
 
 std::vector<uint8_t> read_bytes(const fs::path& path, const std::string& what) {
   check_image_file(path, what);
@@ -96,13 +87,24 @@ cv::Mat to_gray_float(const cv::Mat& decoded, const std::string& what) {
   return gray;
 }
 
+const std::vector<std::string>& image_extensions() {
+  static const std::vector<std::string> exts = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom"};
+  return exts;
+}
+
+bool has_image_extension(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  const auto& exts = image_extensions();
+  return std::find(exts.begin(), exts.end(), ext) != exts.end();
+}
+
 int64_t max_image_pixels() {
   static const int64_t limit = pixels_from_env();
   return limit;
 }
 
 cv::Mat decode_image_file(const fs::path& path, const std::string& what) {
-  quiet_opencv_once();
   const std::vector<uint8_t> bytes = read_bytes(path, what);
 
   // Before the other signatures: a DICOM preamble may itself hold a TIFF header.

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "gradgate/config.h"
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   using namespace gradgate;
+  const auto opencv_log_level = cv::utils::logging::getLogLevel();
   const TaskConfig task = load_task("pneumonia");
   check(task.task.classes.size() == 2, "task pneumonia from " + task.file.string());
 
@@ -63,5 +65,6 @@ int main(int argc, char** argv) {
 
   // Linking the library changed nothing process-wide (the tools' process policy is theirs).
   check(std::getenv("OMP_WAIT_POLICY") == nullptr, "OMP_WAIT_POLICY left unset");
+  check(cv::utils::logging::getLogLevel() == opencv_log_level, "OpenCV's log level left as it was");
   return failures == 0 ? 0 : 1;
 }
