@@ -1,8 +1,6 @@
 // Where config/, models/ and masks/ are read from when no option says (data_home()). The tools
 // run from a build tree, from an installed prefix, or inside another program that links the
 // library; none of them may depend on the working directory.
-#include <unistd.h>
-
 #include <cstdlib>
 #include <system_error>
 

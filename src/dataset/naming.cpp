@@ -4,13 +4,10 @@
 
 #include "dataset/csv_reader.h"
 #include "gradgate/common/fnv1a.h"
-#include "gradgate/image.h"
 
 namespace gradgate::dataset_detail {
 
 namespace fs = std::filesystem;
-
-bool is_image_file(const fs::path& p) { return has_image_extension(p); }
 
 std::string patient_from_file_name(const fs::path& p) {
   static const std::regex person(R"(^(person\d+)_(bacteria|virus)_\d+$)", std::regex::icase);

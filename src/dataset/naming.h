@@ -8,9 +8,6 @@
 
 namespace gradgate::dataset_detail {
 
-// image.h's has_image_extension (PNG, JPEG, BMP, TIFF, DICOM; case-insensitive).
-bool is_image_file(const std::filesystem::path& p);
-
 // Patient id from a Kermany-style file name: person123_bacteria_456.jpeg -> person123,
 // IM-0001-0001.jpeg -> IM-0001, NORMAL2-IM-1427-0001.jpeg -> NORMAL2-IM-1427; any other
 // name -> its stem (one image per patient).

@@ -6,6 +6,7 @@
 #include "dataset/csv_reader.h"
 #include "dataset/naming.h"
 #include "gradgate/error.h"
+#include "gradgate/image.h"
 
 namespace gradgate {
 
@@ -44,7 +45,7 @@ class TreeReader : public SampleReader {
         push(entry, depth + 1);
         continue;
       }
-      if (!is_image_file(entry)) continue;  // README, CSVs, thumbnails db, ...
+      if (!has_image_extension(entry)) continue;  // README, CSVs, thumbnails db, ...
       make_sample(entry, out);
       return true;
     }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "gradgate/common/regular_file.h"
+#include "gradgate/common/strings.h"
 #include "gradgate/dataset.h"
 #include "gradgate/error.h"
 #include "gradgate/image.h"
@@ -20,8 +21,6 @@ std::string lower_ext(const fs::path& p) {
   std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
   return e;
 }
-
-bool is_image_file(const fs::path& p) { return has_image_extension(p); }
 
 }  // namespace
 
@@ -60,7 +59,7 @@ std::vector<InputImage> list_folder(const fs::path& p, const std::string& arg, c
       if (skip) it.disable_recursion_pending();
       continue;
     }
-    if (fs::is_regular_file(st) && is_image_file(it->path())) found.push_back(it->path());
+    if (fs::is_regular_file(st) && has_image_extension(it->path())) found.push_back(it->path());
   }
   // A mask by the naming rule beside its image is that image's mask, not an image.
   std::sort(found.begin(), found.end());
@@ -80,12 +79,9 @@ std::vector<InputImage> list_folder(const fs::path& p, const std::string& arg, c
     const auto m = mask_of(f);
     images.push_back({fs::absolute(f), m ? std::optional<fs::path>(fs::absolute(*m)) : std::nullopt, ""});
   }
-  if (images.empty()) {
-    std::string listed;
-    for (const auto& ext : image_extensions()) listed += (listed.empty() ? "" : " ") + ext;
-    throw DatasetError("no images (" + std::to_string(image_extensions().size()) + " extensions: " + listed +
-                       ") under folder " + arg);
-  }
+  if (images.empty())
+    throw DatasetError("no images (" + std::to_string(image_extensions().size()) + " extensions: " +
+                       join(image_extensions(), " ") + ") under folder " + arg);
   return images;
 }
 

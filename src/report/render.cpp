@@ -193,7 +193,8 @@ std::vector<CaptionLine> member_caption(const MemberOutcome& m, const std::vecto
   std::string first = (m.untrained ? "UNTRAINED " : "") + m.name + ": " + label_name(classes, m.label) +
                       " " + fixed(m.probability);
   std::string second = m.share.status == GateStatus::Ok
-                           ? "share " + report_detail::floored(m.share.share, 3) + " lift " + report_detail::floored(m.share.lift, 2)
+                           ? "share " + report_detail::floored(m.share.share, 3) +
+                                 " lift " + report_detail::floored(m.share.lift, 2)
                            : std::string(to_string(m.share.status));
   const GateMark mark = gate_mark(m);
   return {{first, kWhite}, {second + "  " + mark.text, mark.text_color}};
