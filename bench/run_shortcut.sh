@@ -7,11 +7,13 @@
 #   bench/run_shortcut.sh [--data ../shared/data/cxr/manifest.csv] [--work /work/runs/shortcut]
 #                         [--members alexnet,resnet18,googlenet,mobilenetv2,darknet19,squeezenet]
 #                         [--task pneumonia] [--rate 0.95] [--seed 1] [--epochs 6] [--preset compact]
-#                         [--lung-penalty 0] [--build build]
+#                         [--lung-penalty 0] [--cam gradcam] [--build build]
 #
 # With --lung-penalty W > 0 the members train with ensemble-train's lung penalty into
 # <work>/models-lpW (classify runs <work>/classify-lpW-<split>), beside the plain ones, on the
-# same planted data, so the two are compared image for image.
+# same planted data, so the two are compared image for image. With --cam M (saliency,
+# hirescam, gradcampp) the classify runs explain with that method instead of Grad-CAM, into
+# <work>/classify-[lpW-]M-<split>: the same members, judged on other maps.
 #
 # Every step resumes: the data folder is made once, ensemble-train keeps finished members, and
 # a classify run is redone only when its results.csv is missing. Takes about an hour on two
@@ -28,6 +30,7 @@ seed=1
 epochs=6
 preset=compact
 penalty=0
+cam=gradcam
 build="$here/../build"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -40,8 +43,9 @@ while [ $# -gt 0 ]; do
     --epochs) epochs="$2"; shift 2 ;;
     --preset) preset="$2"; shift 2 ;;
     --lung-penalty) penalty="$2"; shift 2 ;;
+    --cam) cam="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "run_shortcut.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -62,13 +66,15 @@ fi
 "$bin/ensemble-train" --task "$task" --data "$set_dir/manifest.csv" --out "$models" \
   --members "$members" --preset "$preset" --epochs "$epochs" --patience 3 --seed "$seed" \
   --lung-penalty "$penalty" --quiet
+runs="$variant"
+if [ "$cam" != "gradcam" ]; then runs="$variant$cam-"; fi
 for split in clean reversed; do
-  out="$work/classify-$variant$split"
+  out="$work/classify-$runs$split"
   if [ ! -f "$out/results.csv" ]; then
     # tau 0: every judgeable member votes in the run; the report applies each gate itself.
-    "$bin/ensemble-classify" --task "$task" --models "$models" --tau 0 --quorum 1 --save-maps \
+    "$bin/ensemble-classify" --task "$task" --models "$models" --tau 0 --quorum 1 --save-maps --cam "$cam" \
       --no-overlays --no-montage --no-progress --out "$out" "$set_dir/test-$split.csv"
   fi
 done
-"$bin/shortcut-report" --data "$set_dir" --clean "$work/classify-${variant}clean" \
-  --reversed "$work/classify-${variant}reversed"
+"$bin/shortcut-report" --data "$set_dir" --clean "$work/classify-${runs}clean" \
+  --reversed "$work/classify-${runs}reversed"

@@ -66,7 +66,7 @@ enum class Probe { A, B };
 TEST(EnumNames, EveryTableRoundTripsAndRejectsUnknownNamesListingTheValidOnes) {
   expect_table_round_trips(gate_fallback_names(), 3);
   expect_table_round_trips(vote_rule_names(), 3);
-  expect_table_round_trips(cam_method_names(), 3);
+  expect_table_round_trips(cam_method_names(), 4);
   expect_table_round_trips(lung_mask_source_names(), 3);
   expect_table_round_trips(colormap_names(), 4);
 }
@@ -97,7 +97,7 @@ TEST(EnumNames, ConfigNameListsComeFromTheTables) {
   EXPECT_EQ(vote_names(), vote_rule_names().names());
   EXPECT_EQ(cam_names(), cam_method_names().names());
   EXPECT_EQ(fallback_names(), (std::vector<std::string>{"abstain", "all", "best"}));
-  EXPECT_EQ(cam_names(), (std::vector<std::string>{"gradcam", "gradcampp", "hirescam"}));
+  EXPECT_EQ(cam_names(), (std::vector<std::string>{"gradcam", "gradcampp", "hirescam", "saliency"}));
   // The first name is the default, as the defaults' structs say.
   const EnsembleDefaults d;
   EXPECT_EQ(fallback_names().front(), to_string(d.gate.fallback));

@@ -148,6 +148,36 @@ TEST_P(GradCamEveryMember, FineLayerSplitsFeaturesAndMatchesFullGraph) {
   EXPECT_EQ(m->fine_layer() == m->feature_layer(), got.low_res.sizes() == study.low_res.sizes()) << name;
 }
 
+// Saliency: the squared input gradient of the explained class through forward() (the whole
+// member, not features/head), summed over channels, at the input's size.
+TEST_P(GradCamEveryMember, SaliencyIsTheInputGradientAtTheInputSize) {
+  const std::string name = GetParam();
+  const MemberOptions o = tiny_options(name);
+  torch::manual_seed(13);
+  Member m = make_member(name, o);
+  m->train();
+  const auto x = torch::randn({2, 3, o.input_side, o.input_side});
+  const auto got = compute_cam(*m, x, {kPredictedClass, 1}, CamOptions{CamMethod::Saliency});
+  EXPECT_TRUE(m->is_training()) << name << ": compute_cam must restore the member's mode";
+  m->eval();
+  torch::AutoGradMode grad_on(true);
+  auto xg = x.clone().requires_grad_(true);
+  const auto logits = m->forward(xg);
+  auto targets = logits.detach().argmax(1);
+  targets[1].fill_(1);
+  const auto g = torch::autograd::grad({logits.gather(1, targets.unsqueeze(1)).sum()}, {xg})[0];
+  const auto want = g.pow(2).sum(1);
+  EXPECT_TRUE(torch::equal(got.targets, targets)) << name;
+  ASSERT_EQ(got.low_res.sizes(), (std::vector<int64_t>{2, o.input_side, o.input_side})) << name;
+  expect_close(got.low_res, want, 1e-4, name + " saliency");
+  expect_close(got.logits, logits.detach(), 1e-5, name + " logits");
+  EXPECT_GT(want.max().item<double>(), 0.0) << name << ": an all-zero gradient says nothing";
+  EXPECT_FALSE(got.empty[0] || got.empty[1]) << name;
+  // The domain check's pooled features are the study layer's, as for Grad-CAM.
+  const auto cam = compute_cam(*m, x);
+  expect_close(got.pooled, cam.pooled, 1e-5, name + " pooled");
+}
+
 INSTANTIATE_TEST_SUITE_P(Zoo, GradCamEveryMember, ::testing::ValuesIn(member_names()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string s = info.param;
@@ -367,4 +397,42 @@ TEST(GradCam, WorksUnderCallersNoGradGuardAndLeavesParameterGradsAlone) {
   const auto r = compute_cam(*net, x);
   EXPECT_TRUE(torch::equal(r.low_res, ref.low_res));
   for (const auto& p : net->parameters()) EXPECT_FALSE(p.grad().defined());
+}
+
+// A member that reads only the left half of its input: its saliency puts exactly zero mass on
+// the right half, where Grad-CAM's coarse grid cannot say so. The gate's share against a mask
+// of the left half is then 1.
+TEST(GradCam, SaliencyOfAMemberBlindToTheRightHalfIsZeroThere) {
+  struct LeftHalfImpl : MemberImpl {
+    torch::nn::Conv2d conv{torch::nn::Conv2dOptions(3, 4, 3).padding(1)};
+    torch::nn::Linear fc{4, 2};
+    LeftHalfImpl() {
+      register_module("conv", conv);
+      register_module("fc", fc);
+    }
+    torch::Tensor features(torch::Tensor x) override {
+      return torch::tanh(conv(x.narrow(3, 0, x.size(3) / 2)));
+    }
+    torch::Tensor head(torch::Tensor a) override { return fc(a.mean({2, 3})); }
+    void reset_classifier(int64_t) override {}
+    int64_t num_classes() const override { return 2; }
+    std::string feature_layer() const override { return "conv"; }
+  };
+  torch::manual_seed(3);
+  auto net = std::make_shared<LeftHalfImpl>();
+  const auto x = torch::randn({2, 3, 16, 16});
+  const auto r = compute_cam(*net, x, {}, CamOptions{CamMethod::Saliency});
+  ASSERT_EQ(r.low_res.sizes(), (std::vector<int64_t>{2, 16, 16}));
+  EXPECT_EQ(r.low_res.narrow(2, 8, 8).abs().max().item<float>(), 0.0f);
+  EXPECT_GT(r.low_res.narrow(2, 0, 8).sum().item<float>(), 0.0f);
+  cv::Mat mask = cv::Mat::zeros(16, 16, CV_8UC1);
+  mask(cv::Rect(0, 0, 8, 16)).setTo(255);
+  const torch::Tensor m0 = r.low_res[0].contiguous();
+  const cv::Mat map(16, 16, CV_32FC1, m0.data_ptr<float>());
+  const LungShare s = lung_share(map, mask);
+  EXPECT_EQ(s.status, GateStatus::Ok);
+  EXPECT_NEAR(s.share, 1.0, 1e-9);
+  EXPECT_NEAR(s.lift, 2.0, 1e-9);
+  EXPECT_THROW(cam_from_gradients(torch::zeros({1, 1, 2, 2}), torch::zeros({1, 1, 2, 2}), CamMethod::Saliency),
+               std::invalid_argument);
 }

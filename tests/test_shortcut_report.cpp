@@ -1,12 +1,18 @@
 // The shortcut report on a known answer: two members whose saved maps are replaced by hand,
 // one looking at the marker wherever there is one, one always at the lungs. The report must
-// find exactly the first one's marked pairs, and the excess gate must drop exactly those.
+// find exactly the first one's marked pairs, and the excess gate must drop exactly those. The
+// members' answers are replaced too: the first says "pneumonia" (the marked class) on marked
+// films only, so it "used" the marker on each of them (against the film's clean copy); the
+// second gives the same answer on every copy and never used it.
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
+#include <set>
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "dataset/csv_reader.h"
 #include "gradgate/classify.h"
 #include "gradgate/phantom.h"
 #include "gradgate/report.h"
@@ -16,6 +22,44 @@
 
 using namespace gradgate;
 namespace fs = std::filesystem;
+
+namespace {
+
+std::string csv_field(const std::string& f) {
+  if (f.find_first_of(",\"\n") == std::string::npos) return f;
+  std::string q = "\"";
+  for (char c : f) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+// Rewrites <member>_label / <member>_prob of a run's results.csv: `answer(stem, member)` gives
+// the label and its probability.
+void set_member_answers(const fs::path& csv,
+                        const std::function<std::pair<std::string, double>(const std::string&, const std::string&)>& answer) {
+  dataset_detail::CsvReader in(csv);
+  std::vector<std::string> header, row;
+  ASSERT_TRUE(in.next(header));
+  std::vector<std::vector<std::string>> rows;
+  while (in.next(row)) rows.push_back(row);
+  const auto col = [&](const std::string& name) {
+    return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  };
+  std::string text;
+  for (std::size_t j = 0; j < header.size(); ++j) text += (j ? "," : "") + csv_field(header[j]);
+  text += "\n";
+  for (auto& r : rows) {
+    for (const char* m : {"squeezenet", "resnet18"}) {
+      const auto [label, p] = answer(r[col("stem")], m);
+      r[col(std::string(m) + "_label")] = label;
+      r[col(std::string(m) + "_prob")] = std::to_string(p);
+    }
+    for (std::size_t j = 0; j < r.size(); ++j) text += (j ? "," : "") + csv_field(r[j]);
+    text += "\n";
+  }
+  std::ofstream(csv, std::ios::binary) << text;
+}
+
+}  // namespace
 
 TEST(ShortcutReport, FindsTheMemberThatLookedAtTheMarkerAndTheGateDropsIt) {
   gradgate::testing::TempDir dir;
@@ -73,6 +117,25 @@ TEST(ShortcutReport, FindsTheMemberThatLookedAtTheMarkerAndTheGateDropsIt) {
   }
   ASSERT_GT(marked, 0);
   ASSERT_GT(images, marked);
+  // The marked stems of the reversed split (markers.csv: image,variant,marked,...).
+  std::set<std::string> marked_stems;
+  {
+    std::ifstream m(dir / "data" / "markers.csv");
+    std::getline(m, line);
+    while (std::getline(m, line))
+      if (line.find(",reversed,1,") != std::string::npos)
+        marked_stems.insert(fs::path(line.substr(0, line.find(','))).stem().string());
+  }
+  ASSERT_EQ(static_cast<int>(marked_stems.size()), marked);
+  set_member_answers(dir / "run-clean" / "results.csv", [](const std::string&, const std::string& m) {
+    return m == std::string("squeezenet") ? std::make_pair(std::string("normal"), 0.8)
+                                          : std::make_pair(std::string("normal"), 0.7);
+  });
+  set_member_answers(dir / "run-reversed" / "results.csv", [&](const std::string& stem, const std::string& m) {
+    if (m == std::string("squeezenet") && marked_stems.count(stem)) return std::make_pair(std::string("pneumonia"), 0.9);
+    return m == std::string("squeezenet") ? std::make_pair(std::string("normal"), 0.8)
+                                          : std::make_pair(std::string("normal"), 0.7);
+  });
 
   ShortcutEvalOptions o;
   o.bootstrap_reps = 50;
@@ -85,6 +148,11 @@ TEST(ShortcutReport, FindsTheMemberThatLookedAtTheMarkerAndTheGateDropsIt) {
   EXPECT_DOUBLE_EQ(r.members[1].looked_rate, 0.0);
   EXPECT_GT(r.members[0].mean_marker_share, 0.99);
   EXPECT_NEAR(r.members[1].mean_excess, 1.0, 1e-6);
+  EXPECT_EQ(r.marked_class, "pneumonia");
+  EXPECT_NEAR(r.members[0].mean_marker_effect, 0.9 - 0.2, 1e-6);  // p(pneumonia): 0.2 clean, 0.9 marked
+  EXPECT_DOUBLE_EQ(r.members[0].used_rate, 1.0);
+  EXPECT_NEAR(r.members[1].mean_marker_effect, 0.0, 1e-9);
+  EXPECT_DOUBLE_EQ(r.members[1].used_rate, 0.0);
   bool saw_excess = false;
   for (const auto& g : r.gates) {
     if (g.criterion != GateCriterion::Excess || g.mode != GateMode::Hard || g.tau != 0.5) continue;
@@ -94,6 +162,9 @@ TEST(ShortcutReport, FindsTheMemberThatLookedAtTheMarkerAndTheGateDropsIt) {
     EXPECT_EQ(g.dropped, marked);  // the marker lies outside the lungs: excess < 0
     EXPECT_DOUBLE_EQ(g.precision, 1.0);
     EXPECT_DOUBLE_EQ(g.recall, 1.0);
+    EXPECT_EQ(g.used, marked);
+    EXPECT_DOUBLE_EQ(g.precision_used, 1.0);
+    EXPECT_DOUBLE_EQ(g.recall_used, 1.0);
     EXPECT_DOUBLE_EQ(g.coverage, 1.0);  // quorum 1: member 1 is always kept
   }
   EXPECT_TRUE(saw_excess);

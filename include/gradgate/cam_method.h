@@ -12,14 +12,20 @@ enum class CamMethod {
   GradCam,          // w_c = mean_ij dY/dA_cij;                 map = ReLU(sum_c w_c A_c)
   GradCamPlusPlus,  // Chattopadhyay et al. 2018 (exp-score closed form, as pytorch-grad-cam)
   HiResCam,         // map = ReLU(sum_c dY/dA_c * A_c)  (element-wise, no spatial averaging)
+  // map = sum_c (dY/dx_c)^2 at the input's resolution (Simonyan et al. 2014, squared as in
+  // "right for the right reasons"): the whole member is differentiated, about 3x a forward
+  // pass, but the map has one cell per input pixel, where a feature layer has 8x8 at 128 px.
+  // A marker of a few pixels can hold a measurable share of it.
+  Saliency,
 };
 
-// The one name table: "gradcam" | "gradcampp" | "hirescam" (the first is the default);
+// The one name table: "gradcam" | "gradcampp" | "hirescam" | "saliency" (the first is the default);
 // from_string also takes "grad-cam", "gradcam++" and "grad-cam++".
 inline const EnumNames<CamMethod>& cam_method_names() {
   static const EnumNames<CamMethod> table("CAM method", {{CamMethod::GradCam, "gradcam"},
                                                          {CamMethod::GradCamPlusPlus, "gradcampp"},
                                                          {CamMethod::HiResCam, "hirescam"},
+                                                         {CamMethod::Saliency, "saliency"},
                                                          {CamMethod::GradCam, "grad-cam"},
                                                          {CamMethod::GradCamPlusPlus, "gradcam++"},
                                                          {CamMethod::GradCamPlusPlus, "grad-cam++"}});

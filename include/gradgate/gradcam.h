@@ -6,7 +6,8 @@
 // over the batch of each image's selected class score, differentiated w.r.t. A. Because the
 // head treats images independently (eval mode), d(sum)/dA[n] = d(score_n)/dA[n].
 // The same head pass gives the logits and softmax probabilities, so an ensemble needs no
-// second forward.
+// second forward. CamMethod::Saliency is the exception: the whole member is differentiated
+// w.r.t. its input (about 3x a forward pass) and the map is at the input's resolution.
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -34,6 +35,7 @@ struct CamBatch {
   torch::Tensor probs;   // [N,K] softmax of logits, detached
   torch::Tensor targets; // [N] int64: the class each map explains
   torch::Tensor low_res; // [N,h,w] float >= 0: the map at the feature layer's resolution
+                         // (saliency: [N,H,W], the input's)
   std::vector<bool> empty;  // per image: map is all zero (no positive evidence / zero grads)
   // [N,C] float: the study layer's activations (features(x)) averaged over the grid, taken
   // from the pass above at no extra forward (the fine layer's tail computes them): what the

@@ -29,6 +29,62 @@ class EvalModeGuard {
   bool was_training_;
 };
 
+// The class each image's map explains: the predicted one, or the caller's where it names one.
+torch::Tensor chosen_classes(const torch::Tensor& logits, const std::vector<int64_t>& targets) {
+  const int64_t k = logits.size(1);
+  auto chosen = logits.detach().argmax(1);
+  for (int64_t i = 0; i < static_cast<int64_t>(targets.size()); ++i) {
+    const int64_t t = targets[i];
+    if (t == kPredictedClass) continue;
+    if (t < 0 || t >= k)
+      throw std::invalid_argument("compute_cam: target class " + std::to_string(t) +
+                                  " for image " + std::to_string(i) + " is outside [0," +
+                                  std::to_string(k) + ")");
+    chosen[i].fill_(t);
+  }
+  return chosen;
+}
+
+void check_logits(const torch::Tensor& logits, int64_t n) {
+  if (logits.dim() != 2 || logits.size(0) != n)
+    throw ModelError("compute_cam: head() returned logits of shape " + c10::str(logits.sizes()) +
+                     ", expected [" + std::to_string(n) + ",K]");
+}
+
+// Never let NaN/Inf (e.g. from a diverged member) reach the gate: zero it and flag empty.
+void set_map(CamBatch& out, torch::Tensor cam) {
+  torch::NoGradGuard no_grad;
+  cam = torch::where(torch::isfinite(cam), cam, torch::zeros_like(cam)).contiguous();
+  const auto positive = std::get<0>(cam.flatten(1).max(1)).gt(0).contiguous();  // [N] bool
+  const auto acc = positive.accessor<bool, 1>();
+  out.empty.resize(static_cast<size_t>(cam.size(0)));
+  for (int64_t i = 0; i < cam.size(0); ++i) out.empty[static_cast<size_t>(i)] = !acc[i];
+  out.low_res = cam;
+}
+
+// CamMethod::Saliency: the whole member under a graph, differentiated w.r.t. its input. The
+// map is the squared gradient summed over the three (replicated gray) channels, [N,H,W].
+CamBatch input_saliency(MemberImpl& member, const torch::Tensor& x,
+                        const std::vector<int64_t>& targets) {
+  CamBatch out;
+  torch::AutoGradMode enable_grad(true);
+  const auto xi = x.detach().clone().requires_grad_(true);
+  const auto study = member.features(xi);
+  out.pooled = study.detach().mean({2, 3}).to(torch::kFloat32).contiguous();  // before head()
+  const auto logits = member.head(study);
+  check_logits(logits, x.size(0));
+  const auto chosen = chosen_classes(logits, targets);
+  const auto score = logits.gather(1, chosen.unsqueeze(1)).sum();
+  auto g = torch::autograd::grad({score}, {xi}, /*grad_outputs=*/{}, /*retain_graph=*/false,
+                                 /*create_graph=*/false, /*allow_unused=*/true);
+  const auto grads = g[0].defined() ? g[0].detach() : torch::zeros_like(x);
+  out.logits = logits.detach();
+  out.targets = chosen;
+  out.probs = torch::softmax(out.logits, 1);
+  set_map(out, grads.pow(2).sum(1).to(torch::kFloat32));
+  return out;
+}
+
 }  // namespace
 
 torch::Tensor cam_from_gradients(const torch::Tensor& a, const torch::Tensor& g, CamMethod method) {
@@ -52,6 +108,9 @@ torch::Tensor cam_from_gradients(const torch::Tensor& a, const torch::Tensor& g,
       const auto w = (g.relu() * alpha).sum({2, 3}, /*keepdim=*/true);
       return (w * a).sum(1).relu();
     }
+    case CamMethod::Saliency:
+      throw std::invalid_argument(
+          "cam_from_gradients: saliency is the input's gradient, not a feature layer's (compute_cam)");
   }
   throw std::invalid_argument("cam_from_gradients: unknown method");
 }
@@ -67,6 +126,7 @@ CamBatch compute_cam(MemberImpl& member, const torch::Tensor& x, const std::vect
     throw std::invalid_argument("compute_cam: " + std::to_string(targets.size()) +
                                 " target classes for a batch of " + std::to_string(n));
   EvalModeGuard eval_mode(member);
+  if (options.method == CamMethod::Saliency) return input_saliency(member, x, targets);
 
   const bool fine = options.layer == CamLayer::Fine;
   torch::Tensor a;
@@ -91,20 +151,8 @@ CamBatch compute_cam(MemberImpl& member, const torch::Tensor& x, const std::vect
     const torch::Tensor study = fine ? member.fine_tail(a.clone()) : a;
     out.pooled = study.detach().mean({2, 3}).to(torch::kFloat32).contiguous();
     const auto logits = member.head(study);
-    if (logits.dim() != 2 || logits.size(0) != n)
-      throw ModelError("compute_cam: head() returned logits of shape " +
-                       c10::str(logits.sizes()) + ", expected [" + std::to_string(n) + ",K]");
-    const int64_t k = logits.size(1);
-    auto chosen = logits.detach().argmax(1);
-    for (int64_t i = 0; i < static_cast<int64_t>(targets.size()); ++i) {
-      const int64_t t = targets[i];
-      if (t == kPredictedClass) continue;
-      if (t < 0 || t >= k)
-        throw std::invalid_argument("compute_cam: target class " + std::to_string(t) +
-                                    " for image " + std::to_string(i) + " is outside [0," +
-                                    std::to_string(k) + ")");
-      chosen[i].fill_(t);
-    }
+    check_logits(logits, n);
+    const auto chosen = chosen_classes(logits, targets);
     // One backward per batch. autograd::grad (not backward()) leaves parameter .grad alone.
     const auto score = logits.gather(1, chosen.unsqueeze(1)).sum();
     auto g = torch::autograd::grad({score}, {a}, /*grad_outputs=*/{}, /*retain_graph=*/false,
@@ -116,14 +164,7 @@ CamBatch compute_cam(MemberImpl& member, const torch::Tensor& x, const std::vect
   out.probs = torch::softmax(out.logits, 1);
 
   torch::NoGradGuard no_grad;
-  auto cam = cam_from_gradients(a.detach(), grads, options.method);
-  // Never let NaN/Inf (e.g. from a diverged member) reach the gate: zero it and flag empty.
-  cam = torch::where(torch::isfinite(cam), cam, torch::zeros_like(cam)).contiguous();
-  const auto positive = std::get<0>(cam.flatten(1).max(1)).gt(0).contiguous();  // [N] bool
-  const auto acc = positive.accessor<bool, 1>();
-  out.empty.resize(n);
-  for (int64_t i = 0; i < n; ++i) out.empty[i] = !acc[i];
-  out.low_res = cam;
+  set_map(out, cam_from_gradients(a.detach(), grads, options.method));
   return out;
 }
 

@@ -54,6 +54,7 @@ struct Truth {
 // One image of one run: each member's class probabilities and in-lung share, and (reversed,
 // marked) the share of its mass on the marker.
 struct ImageRow {
+  std::string stem;
   int label = -1;  // truth
   bool marked = false;
   std::vector<std::vector<double>> probs;
@@ -94,6 +95,7 @@ Run read_run(const fs::path& dir, const std::map<std::string, Truth>& truth) {
     const auto it = truth.find(stem);
     if (it == truth.end()) throw Error(csv.string() + ": image " + r[0] + " is not in markers.csv");
     ImageRow img;
+    img.stem = stem;
     const auto cls = std::find(run.classes.begin(), run.classes.end(), it->second.cls);
     if (cls == run.classes.end())
       throw Error(csv.string() + ": class '" + it->second.cls + "' of " + stem + " is not the run's");
@@ -216,11 +218,42 @@ ShortcutReport shortcut_report(const fs::path& data, const fs::path& clean_run,
   if (clean.members != reversed.members)
     throw Error("the clean and reversed runs have different members");
   rep.classes = reversed.classes;
+  // The marked class: the one most training images with a marker have.
+  std::map<std::string, int> marked_train;
+  for (const auto& r : markers.rows)
+    if (r[c_variant] == "train" && r[c_marked] == "1") ++marked_train[r[c_class]];
+  if (marked_train.empty()) throw Error(markers_csv.string() + ": no marked training image");
+  rep.marked_class = std::max_element(marked_train.begin(), marked_train.end(),
+                                      [](const auto& a, const auto& b) { return a.second < b.second; })->first;
+  const auto it_marked = std::find(rep.classes.begin(), rep.classes.end(), rep.marked_class);
+  if (it_marked == rep.classes.end())
+    throw Error(markers_csv.string() + ": the marked class '" + rep.marked_class + "' is not the runs'");
+  const std::size_t a = static_cast<std::size_t>(it_marked - rep.classes.begin());
+  // Per reversed image and member: the marker's effect on p(marked class), against the same
+  // film's clean copy, and whether that counts as "used".
+  std::map<std::string, const ImageRow*> clean_by_stem;
+  for (const auto& img : clean.images) clean_by_stem[img.stem] = &img;
+  const std::size_t n_members = reversed.members.size();
+  std::vector<std::vector<double>> effect(reversed.images.size(), std::vector<double>(n_members, 0.0));
+  std::vector<std::vector<bool>> used(reversed.images.size(), std::vector<bool>(n_members, false));
+  for (std::size_t i = 0; i < reversed.images.size(); ++i) {
+    const ImageRow& img = reversed.images[i];
+    if (!img.marked) continue;
+    const auto c = clean_by_stem.find(img.stem);
+    if (c == clean_by_stem.end())
+      throw Error(clean_run.string() + ": no clean copy of " + img.stem + " (the reversed run's image)");
+    for (std::size_t m = 0; m < n_members; ++m) {
+      const auto& pr = img.probs[m];
+      const auto& pc = c->second->probs[m];
+      effect[i][m] = pr[a] - pc[a];
+      const bool to_marked = pr[a] > pr[1 - a] && !(pc[a] > pc[1 - a]);
+      used[i][m] = effect[i][m] >= o.used_delta || to_marked;
+    }
+  }
   rep.clean_images = static_cast<int>(clean.images.size());
   rep.reversed_images = static_cast<int>(reversed.images.size());
   for (const auto& img : reversed.images) rep.marked_reversed += img.marked;
 
-  const std::size_t n_members = reversed.members.size();
   for (std::size_t m = 0; m < n_members; ++m) {
     ShortcutMemberFigures f;
     f.name = reversed.members[m];
@@ -232,8 +265,9 @@ ShortcutReport shortcut_report(const fs::path& data, const fs::path& clean_run,
     };
     f.clean_accuracy = member_acc(clean);
     f.reversed_accuracy = member_acc(reversed);
-    double judged = 0, marked = 0, looked = 0;
-    for (const auto& img : reversed.images) {
+    double judged = 0, marked = 0, looked = 0, used_n = 0;
+    for (std::size_t i = 0; i < reversed.images.size(); ++i) {
+      const ImageRow& img = reversed.images[i];
       const LungShare& s = img.shares[m];
       if (s.status == GateStatus::Ok) {
         ++judged;
@@ -243,11 +277,14 @@ ShortcutReport shortcut_report(const fs::path& data, const fs::path& clean_run,
         ++marked;
         f.mean_marker_share += img.marker_share[m];
         looked += img.marker_lift[m] >= o.looked_lift;
+        f.mean_marker_effect += effect[i][m];
+        used_n += used[i][m];
       }
     }
     if (judged > 0) f.mean_share /= judged, f.mean_lift /= judged, f.mean_excess /= judged;
-    if (marked > 0) f.mean_marker_share /= marked;
+    if (marked > 0) f.mean_marker_share /= marked, f.mean_marker_effect /= marked;
     f.looked_rate = marked > 0 ? looked / marked : 0.0;
+    f.used_rate = marked > 0 ? used_n / marked : 0.0;
     rep.members.push_back(f);
   }
   rep.plain_clean = ensemble_accuracy(clean, nullptr, o, nullptr);
@@ -263,7 +300,8 @@ ShortcutReport shortcut_report(const fs::path& data, const fs::path& clean_run,
     go.mode = mode;
     go.tau = tau;
     go.quorum = std::min<int>(o.quorum, static_cast<int>(n_members));
-    for (const auto& img : reversed.images) {
+    for (std::size_t i = 0; i < reversed.images.size(); ++i) {
+      const ImageRow& img = reversed.images[i];
       const GateDecision d = gate_decide(img.shares, go);
       for (std::size_t m = 0; m < n_members; ++m) {
         if (img.shares[m].status != GateStatus::Ok) continue;
@@ -273,10 +311,15 @@ ShortcutReport shortcut_report(const fs::path& data, const fs::path& clean_run,
         g.looked += looked;
         g.dropped += dropped;
         g.dropped_looked += looked && dropped;
+        g.used += used[i][m];
+        g.dropped_used += used[i][m] && dropped;
       }
     }
-    g.precision = g.dropped > 0 ? static_cast<double>(g.dropped_looked) / g.dropped : 0.0;
-    g.recall = g.looked > 0 ? static_cast<double>(g.dropped_looked) / g.looked : 0.0;
+    const auto ratio = [](int k, int n) { return n > 0 ? static_cast<double>(k) / n : 0.0; };
+    g.precision = ratio(g.dropped_looked, g.dropped);
+    g.recall = ratio(g.dropped_looked, g.looked);
+    g.precision_used = ratio(g.dropped_used, g.dropped);
+    g.recall_used = ratio(g.dropped_used, g.used);
     g.accuracy = ensemble_accuracy(reversed, &go, o, &g.coverage);
     g.accuracy_clean = ensemble_accuracy(clean, &go, o, &g.coverage_clean);
     rep.gates.push_back(g);
@@ -304,22 +347,26 @@ void print_shortcut_report(std::ostream& out, const ShortcutReport& r) {
   out << "Shortcut benchmark: " << r.clean_images << " clean and " << r.reversed_images
       << " reversed test images (" << r.marked_reversed << " carry a marker); a pair looked at "
       << "the marker when its mass there is >= " << fmt(r.options.looked_lift, 1)
-      << "x the marker's area share. 95% intervals: bootstrap over images ("
-      << r.options.bootstrap_reps << ").\n\n";
-  out << "| member | clean acc | reversed acc | share | lift | excess | mass on marker | looked at marker |\n"
-      << "|---|---|---|---|---|---|---|---|\n";
+      << "x the marker's area share; it used the marker when the marked copy of the film raised "
+      << "p(" << r.marked_class << ") by >= " << fmt(r.options.used_delta, 2)
+      << " over the clean copy, or turned the answer into " << r.marked_class
+      << ". 95% intervals: bootstrap over images (" << r.options.bootstrap_reps << ").\n\n";
+  out << "| member | clean acc | reversed acc | share | lift | excess | mass on marker | looked at marker | marker effect | used marker |\n"
+      << "|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& m : r.members)
     out << "| " << m.name << " | " << fmt(m.clean_accuracy) << " | " << fmt(m.reversed_accuracy) << " | "
         << fmt(m.mean_share) << " | " << fmt(m.mean_lift, 2) << " | " << fmt(m.mean_excess) << " | "
-        << fmt(m.mean_marker_share) << " | " << fmt(m.looked_rate) << " |\n";
+        << fmt(m.mean_marker_share) << " | " << fmt(m.looked_rate) << " | "
+        << fmt(m.mean_marker_effect) << " | " << fmt(m.used_rate) << " |\n";
   out << "\nPlain soft vote of all members: clean " << ci(r.plain_clean) << ", reversed "
       << ci(r.plain_reversed) << "\n\n";
-  out << "| gate | tau | dropped pairs | precision | recall | reversed acc (answered) | coverage | clean acc (answered) | coverage |\n"
-      << "|---|---|---|---|---|---|---|---|---|\n";
+  out << "| gate | tau | dropped pairs | precision (looked) | recall (looked) | precision (used) | recall (used) | reversed acc (answered) | coverage | clean acc (answered) | coverage |\n"
+      << "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& g : r.gates)
     out << "| " << to_string(g.criterion) << (g.mode == GateMode::Soft ? " (soft)" : "") << " | "
         << (g.mode == GateMode::Soft ? "-" : fmt(g.tau, 2)) << " | " << g.dropped << "/" << g.pairs << " | "
-        << fmt(g.precision) << " | " << fmt(g.recall) << " | " << ci(g.accuracy) << " | "
+        << fmt(g.precision) << " | " << fmt(g.recall) << " | " << fmt(g.precision_used) << " | "
+        << fmt(g.recall_used) << " | " << ci(g.accuracy) << " | "
         << fmt(g.coverage) << " | " << ci(g.accuracy_clean) << " | " << fmt(g.coverage_clean) << " |\n";
 }
 
