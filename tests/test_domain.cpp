@@ -6,6 +6,8 @@
 #include <fstream>
 #include <random>
 
+#include <opencv2/imgproc.hpp>
+
 #include "gradgate/classify.h"
 #include "gradgate/domain.h"
 #include "gradgate/ensemble.h"
@@ -441,4 +443,128 @@ TEST(DomainClassify, AFolderWithoutADomainModelLeavesTheColumnsEmptyWithANote) {
   save_models_manifest(mf, tmp / "models");
   EXPECT_THROW(run_classify(rq), ModelError);
   EXPECT_TRUE(contains(error_of([&] { run_classify(rq); }), (tmp / "models/domain.pt").string()));
+}
+
+// ---- the film's look (ImageDomain) ----
+
+namespace {
+
+// A synthetic "film": a bright ellipse (the body) on a dark field, its centre, size and
+// brightness drawn at random; `kind` 1 turns it into another population: the ellipse is
+// a small, low-contrast blob at the top (no film the references resemble).
+cv::Mat synthetic_film(std::mt19937& rng, int kind) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  cv::Mat g(96, 96, CV_32FC1, cv::Scalar(0.1 + 0.05 * u(rng)));
+  if (kind == 0)
+    cv::ellipse(g, cv::Point(44 + static_cast<int>(8 * u(rng)), 50 + static_cast<int>(6 * u(rng))),
+                cv::Size(28 + static_cast<int>(6 * u(rng)), 36 + static_cast<int>(6 * u(rng))), 0, 0, 360,
+                cv::Scalar(0.6 + 0.2 * u(rng)), -1);
+  else
+    cv::ellipse(g, cv::Point(48, 16), cv::Size(12, 8), 0, 0, 360, cv::Scalar(0.25 + 0.05 * u(rng)), -1);
+  cv::Mat noise(g.size(), CV_32FC1);
+  cv::randn(noise, 0.0, 0.02);
+  return g + noise;
+}
+
+FeatureMatrix looks(std::mt19937& rng, int kind, std::size_t n) {
+  FeatureMatrix m;
+  m.cols = ImageDomain{}.dims();
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto f = image_look(synthetic_film(rng, kind), ImageDomain{}.side);
+    m.data.insert(m.data.end(), f.begin(), f.end());
+    ++m.rows;
+  }
+  return m;
+}
+
+double look_flagged(const ImageDomain& d, const FeatureMatrix& m) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < m.rows; ++i)
+    n += d.score(std::vector<float>(m.row(i), m.row(i) + m.cols)) > d.threshold ? 1 : 0;
+  return static_cast<double>(n) / static_cast<double>(m.rows);
+}
+
+}  // namespace
+
+TEST(DomainImageLook, AFilmsLookIsItsUnitShapeAndItsStatistics) {
+  cv::Mat ramp(40, 40, CV_32FC1);
+  for (int y = 0; y < 40; ++y)
+    for (int x = 0; x < 40; ++x) ramp.at<float>(y, x) = x / 39.0f;
+  const auto f = image_look(ramp, 24);
+  ASSERT_EQ(f.size(), 24u * 24u + ImageDomain::kStats);
+  double norm = 0;
+  for (std::size_t i = 0; i < 24u * 24u; ++i) norm += f[i] * f[i];
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+  EXPECT_NEAR(f[24 * 24], 0.5, 0.01);      // mean
+  EXPECT_LT(f[24 * 24 + 2], f[24 * 24 + 6]);  // 5th percentile below the 95th
+  // 8-bit input is the same film scaled by 1/255.
+  cv::Mat ramp8;
+  ramp.convertTo(ramp8, CV_8U, 255.0);
+  const auto f8 = image_look(ramp8, 24);
+  for (std::size_t i = 0; i < f.size(); ++i) EXPECT_NEAR(f8[i], f[i], 0.01) << i;
+  // A flat film has no shape, and its deviation is 0.
+  const auto flat = image_look(cv::Mat(30, 50, CV_32FC1, cv::Scalar(0.4)), 24);
+  for (std::size_t i = 0; i < 24u * 24u; ++i) ASSERT_EQ(flat[i], 0.0f);
+  EXPECT_NEAR(flat[24 * 24 + 1], 0.0, 1e-6);
+  EXPECT_THROW(image_look(cv::Mat(), 24), std::invalid_argument);
+  EXPECT_THROW(image_look(cv::Mat(8, 8, CV_8UC3), 24), std::invalid_argument);
+}
+
+TEST(DomainImageLook, OwnFilmsFlagAtTheCalibratedRateAndAnotherPopulationAlways) {
+  std::mt19937 rng(5);
+  const FeatureMatrix train = looks(rng, 0, 300), val = looks(rng, 0, 200), test = looks(rng, 0, 200),
+                      other = looks(rng, 1, 60);
+  const ImageDomain d = fit_image_domain(train, val, 0.9);
+  EXPECT_NO_THROW(d.validate("test"));
+  EXPECT_EQ(d.rows(), 300u);
+  EXPECT_NEAR(look_flagged(d, val), 0.1, 0.011);  // the calibration itself
+  EXPECT_LT(look_flagged(d, test), 0.25);         // new films of the same population
+  EXPECT_DOUBLE_EQ(look_flagged(d, other), 1.0);  // another population, every film
+  // The references are float16-exact, as domain.pt stores them.
+  cv::Mat refs(1, static_cast<int>(d.references.size()), CV_32FC1, const_cast<float*>(d.references.data())), h, back;
+  refs.convertTo(h, CV_16F);
+  h.convertTo(back, CV_32F);
+  EXPECT_EQ(cv::norm(refs, back, cv::NORM_INF), 0.0);
+  EXPECT_THROW(fit_image_domain(looks(rng, 0, 1), val, 0.9), DatasetError);
+}
+
+TEST(DomainImageLook, TheLookRoundTripsThroughDomainPtAndJoinsTheVerdict) {
+  TempDir tmp;
+  std::mt19937 rng(9);
+  const auto sd = decaying_sd(8);
+  DomainModel m;
+  m.quantile = 0.95;
+  m.members.push_back(fit_member_domain("resnet18", gaussian_cloud(100, sd, 0, 1), gaussian_cloud(50, sd, 0, 2)));
+  m.image = fit_image_domain(looks(rng, 0, 120), looks(rng, 0, 60), 0.95);
+  save_domain_model(m, tmp / "domain.pt");
+  const DomainModel r = load_domain_model(tmp / "domain.pt");
+  ASSERT_TRUE(r.image.has_value());
+  EXPECT_EQ(r.image->references, m.image->references);
+  EXPECT_EQ(r.image->stats_mean, m.image->stats_mean);
+  EXPECT_DOUBLE_EQ(r.image->threshold, m.image->threshold);
+  EXPECT_EQ(r.image->k, m.image->k);
+  const auto probe = image_look(synthetic_film(rng, 1), r.image->side);
+  EXPECT_DOUBLE_EQ(r.image->score(probe), m.image->score(probe));
+  // A file without the look (written before it existed, or --members-only) has none.
+  DomainModel bare = m;
+  bare.image.reset();
+  save_domain_model(bare, tmp / "bare.pt");
+  EXPECT_FALSE(load_domain_model(tmp / "bare.pt").image.has_value());
+
+  // The verdict: the larger part decides, and a film flagged by its look says so.
+  DomainVerdict v = domain_verdict({0.5, 0.6, 0.7}, 0.95);
+  add_image_verdict(v, 2.5, 0.95);
+  EXPECT_TRUE(v.flagged);
+  EXPECT_DOUBLE_EQ(v.score, 2.5);
+  EXPECT_DOUBLE_EQ(v.member_score, 0.6);
+  EXPECT_TRUE(contains(v.reason, "the film's look scores 2.50 > 1")) << v.reason;
+  DomainVerdict w = domain_verdict({3.0, 4.0, 5.0}, 0.95);
+  add_image_verdict(w, 0.4, 0.95);
+  EXPECT_DOUBLE_EQ(w.score, 4.0);
+  EXPECT_DOUBLE_EQ(w.image_score, 0.4);
+  EXPECT_TRUE(contains(w.reason, "median over 3 members")) << w.reason;
+  DomainVerdict x = domain_verdict({0.2, 0.3, 0.4}, 0.95);
+  add_image_verdict(x, 0.9, 0.95);
+  EXPECT_FALSE(x.flagged);
+  EXPECT_TRUE(x.reason.empty());
 }

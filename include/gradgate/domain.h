@@ -29,6 +29,8 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/core.hpp>
+
 #include "gradgate/enum_names.h"
 #include "gradgate/task.h"
 
@@ -64,8 +66,40 @@ struct MemberDomain {
   void validate(const std::string& where) const;
 };
 
+// The film's own look, beside the members' features: the members' pooled features are what
+// they learned to tell the classes apart by, and flag only 25-53% of adult films for members
+// trained on children (bench/README.md, "Domain check"); the film itself differs far more. Each
+// film is a side x side gray thumbnail (cv::INTER_AREA), standardised per film and scaled to
+// unit length (its shape), followed by its intensity statistics (mean, std and the 5/25/50/
+// 75/95th percentiles of the thumbnail, z-scored on the training films, times `weight`): the
+// score is the squared distance to the k-th nearest training film. bench/domain_thumbnails.py
+// chose side 24, weight 0.2, k 5 leave-one-source-out on the Kermany members.
+struct ImageDomain {
+  int side = 24;
+  double weight = 0.2;
+  int k = 5;
+  std::vector<float> stats_mean, stats_std;  // [kStats]: the training films' statistics
+  std::vector<float> references;             // [n x dims()] the training films' features (float16 in the file)
+  double threshold = 0.0;                    // > 0: its val quantile times the ensemble's factor
+
+  static constexpr std::size_t kStats = 7;
+  std::size_t dims() const { return static_cast<std::size_t>(side) * side + kStats; }
+  std::size_t rows() const { return dims() ? references.size() / dims() : 0; }
+  // The film's features from its raw ones (image_look): the statistics z-scored and weighted.
+  std::vector<float> features(const std::vector<float>& raw) const;
+  // The squared distance of the features to the k-th nearest reference (raw: image_look's).
+  double score(const std::vector<float>& raw) const;
+  void validate(const std::string& where) const;
+};
+
+// A film's raw look (ImageDomain): side*side shape values, then the kStats statistics, from a
+// gray image (CV_32FC1 in [0,1], as load_gray gives; CV_8UC1 is scaled by 1/255). A flat film
+// has an all-zero shape.
+std::vector<float> image_look(const cv::Mat& gray, int side);
+
 struct DomainModel {
   std::vector<MemberDomain> members;
+  std::optional<ImageDomain> image;  // absent in files written before it existed
   double quantile = 0.99;  // the val quantile each member's threshold sits at
 
   // nullptr when the model has no entry for the member.
@@ -75,7 +109,10 @@ struct DomainModel {
 // The check's result for one image (ImageOutcome::domain, results' domain_score/out_of_domain).
 struct DomainVerdict {
   bool checked = false;  // false: no domain model, or the check is off
-  double score = std::numeric_limits<double>::quiet_NaN();  // median of score/threshold
+  // The larger of member_score and image_score: the film is outside when either part says so.
+  double score = std::numeric_limits<double>::quiet_NaN();
+  double member_score = std::numeric_limits<double>::quiet_NaN();  // median of score/threshold
+  double image_score = std::numeric_limits<double>::quiet_NaN();   // the look's score/threshold
   bool flagged = false;  // score > 1
   int members = 0;       // members the median is over
   std::string reason;    // set when flagged: "outside the training domain: score 3.4 > 1 (...)"
@@ -88,6 +125,9 @@ struct DomainVerdict {
 // other 18 have never seen; the median needs half the members to agree, and its threshold of
 // 1 needs no second calibration (each ratio is already scaled to its member's val quantile).
 DomainVerdict domain_verdict(const std::vector<double>& ratios, double quantile);
+// The verdict with the film's look added (ImageDomain::score / threshold): score becomes the
+// larger of the two parts, and a film flagged by its look says so in the reason.
+void add_image_verdict(DomainVerdict& verdict, double image_ratio, double quantile);
 
 // ---- fitting (src/domain/fit.cpp) ----
 
@@ -101,7 +141,13 @@ struct FeatureMatrix {
 struct DomainFitOptions {
   int max_components = 64;   // k = min(C, max_components); k == C: no residual term
   double quantile = 0.99;    // per-member threshold: this quantile of the val scores
+  bool image = true;         // also the film's look (ImageDomain, its defaults)
 };
+
+// Fits the look: the training films' features (rows of image_look, width side*side + kStats),
+// rounded to float16 as stored, and the threshold at `quantile` of the val films' scores.
+ImageDomain fit_image_domain(const FeatureMatrix& train, const FeatureMatrix& val, double quantile,
+                             const ImageDomain& settings = {});
 
 // Fits one member: PCA of `train` (float64), components rounded to float16 as stored, then
 // the threshold from the scores of `val` under that rounded model (its own quantile; the

@@ -29,7 +29,9 @@ EnsembleOptions members_of(const ModelsManifest& manifest) {
 std::vector<FeatureMatrix> extract_features(Ensemble& ensemble, const std::vector<Sample>& samples, int batch,
                                             bool progress, const std::string& label) {
   const std::size_t members = ensemble.options().members.size();
-  std::vector<FeatureMatrix> out(members);
+  std::vector<FeatureMatrix> out(members + 1);  // the last: each film's look (image_look)
+  const int side = ImageDomain{}.side;
+  out[members].cols = ImageDomain{}.dims();
   ProgressBar bar(samples.size(), label, progress ? ProgressBar::Mode::Auto : ProgressBar::Mode::Off);
   const std::size_t step = static_cast<std::size_t>(std::max(1, batch));
   for (std::size_t start = 0; start < samples.size(); start += step) {
@@ -46,6 +48,11 @@ std::vector<FeatureMatrix> extract_features(Ensemble& ensemble, const std::vecto
     for (std::size_t i = 0; i < n; ++i)
       if (!errors[i].empty())
         throw DatasetError("domain model: image " + samples[start + i].image.string() + " cannot be read: " + errors[i]);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::vector<float> look = image_look(grays[i], side);
+      out[members].data.insert(out[members].data.end(), look.begin(), look.end());
+      ++out[members].rows;
+    }
     const std::vector<FeatureMatrix> part = ensemble.pooled_features(grays);
     for (std::size_t j = 0; j < members; ++j) {
       if (out[j].cols == 0) out[j].cols = part[j].cols;
@@ -88,13 +95,37 @@ DomainModel fit_domain(const std::vector<std::string>& members, const std::vecto
       r.push_back(model.members[j].score(val[j].row(i), val[j].cols) / model.members[j].threshold);
     medians[i] = domain_verdict(r, options.quantile).score;
   }
+  const auto quantile_of = [&](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const double pos = options.quantile * static_cast<double>(v.size() - 1);
+    const std::size_t lo = static_cast<std::size_t>(pos), hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
+  };
   if (!medians.empty()) {
-    std::sort(medians.begin(), medians.end());
-    const double pos = options.quantile * static_cast<double>(medians.size() - 1);
-    const std::size_t lo = static_cast<std::size_t>(pos), hi = std::min(lo + 1, medians.size() - 1);
-    const double factor = medians[lo] + (pos - static_cast<double>(lo)) * (medians[hi] - medians[lo]);
+    const double factor = quantile_of(medians);
     if (factor > 0 && std::isfinite(factor))
       for (auto& m : model.members) m.threshold *= factor;
+  }
+  // The film's look (the matrix after the members'), when asked for and given. It is a second
+  // test beside the members' median, and a film is outside when either says so; both are
+  // then scaled by one more factor so that the larger of the two ratios exceeds 1 on exactly
+  // (1 - quantile) of the val images, as the members' median alone did.
+  if (options.image && train.size() > members.size() && val.size() > members.size() && !medians.empty()) {
+    model.image = fit_image_domain(train.back(), val.back(), options.quantile);
+    std::vector<double> larger(medians.size());
+    for (std::size_t i = 0; i < medians.size(); ++i) {
+      std::vector<double> r;
+      for (std::size_t j = 0; j < members.size(); ++j)
+        r.push_back(model.members[j].score(val[j].row(i), val[j].cols) / model.members[j].threshold);
+      const double look = model.image->score(std::vector<float>(val.back().row(i), val.back().row(i) + val.back().cols)) /
+                          model.image->threshold;
+      larger[i] = std::max(domain_verdict(r, options.quantile).score, look);
+    }
+    const double factor = quantile_of(larger);
+    if (factor > 0 && std::isfinite(factor)) {
+      for (auto& m : model.members) m.threshold *= factor;
+      model.image->threshold *= factor;
+    }
   }
   return model;
 }
@@ -109,6 +140,12 @@ std::vector<DomainVerdict> verdicts(const DomainModel& model, const std::vector<
     for (std::size_t j = 0; j < members.size(); ++j)
       if (per[j]) ratios.push_back(per[j]->score(features[j].row(index[r]), features[j].cols) / per[j]->threshold);
     out[r] = domain_verdict(ratios, model.quantile);
+    if (model.image && features.size() > members.size()) {
+      const FeatureMatrix& look = features[members.size()];
+      const float* row = look.row(index[r]);
+      add_image_verdict(out[r], model.image->score(std::vector<float>(row, row + look.cols)) / model.image->threshold,
+                        model.quantile);
+    }
   });
   return out;
 }

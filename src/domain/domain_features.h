@@ -17,19 +17,22 @@ namespace gradgate::domain_detail {
 // classify builds them.
 EnsembleOptions members_of(const ModelsManifest& manifest);
 
-// Per member, one row per sample (in order): what Ensemble::pooled_features gives. Images
-// load `batch` at a time; one that cannot be read is a DatasetError naming it.
+// Per member, one row per sample (in order): what Ensemble::pooled_features gives; then one
+// more matrix, each film's look (image_look at ImageDomain's side). Images load `batch` at a
+// time; one that cannot be read is a DatasetError naming it.
 std::vector<FeatureMatrix> extract_features(Ensemble& ensemble, const std::vector<Sample>& samples, int batch,
                                             bool progress, const std::string& label);
 
 // The rows `index` of `m`.
 FeatureMatrix rows_of(const FeatureMatrix& m, const std::vector<std::size_t>& index);
 
-// Every member fitted (members in parallel), in the ensemble's member order.
+// Every member fitted (members in parallel), in the ensemble's member order; with the look
+// matrix after the members' (extract_features) and options.image, the film's look too.
 DomainModel fit_domain(const std::vector<std::string>& members, const std::vector<FeatureMatrix>& train,
                        const std::vector<FeatureMatrix>& val, const DomainFitOptions& options);
 
-// The image verdicts of the rows `index` of `features` (per member, in `members` order).
+// The image verdicts of the rows `index` of `features` (per member, in `members` order, then
+// the look matrix when the model has the look).
 std::vector<DomainVerdict> verdicts(const DomainModel& model, const std::vector<std::string>& members,
                                     const std::vector<FeatureMatrix>& features, const std::vector<std::size_t>& index);
 

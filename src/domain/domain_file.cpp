@@ -4,6 +4,7 @@
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <map>
 
 #include "gradgate/common/atomic_file.h"
@@ -43,6 +44,19 @@ void save_domain_model(const DomainModel& model, const fs::path& file) {
     dict.insert(m.member + ".variances", vector_tensor(m.variances));
     dict.insert(m.member + ".residual_variance", scalar_tensor(m.residual_variance));
     dict.insert(m.member + ".threshold", scalar_tensor(m.threshold));
+  }
+  if (model.image) {
+    const ImageDomain& im = *model.image;
+    im.validate("domain model for " + file.string());
+    const int64_t n = static_cast<int64_t>(im.rows()), d = static_cast<int64_t>(im.dims());
+    // float16 as for the directions: fit_image_domain calibrated on the rounded references.
+    dict.insert("image.references", vector_tensor(im.references).reshape({n, d}).to(torch::kHalf));
+    dict.insert("image.stats_mean", vector_tensor(im.stats_mean));
+    dict.insert("image.stats_std", vector_tensor(im.stats_std));
+    dict.insert("image.side", scalar_tensor(im.side));
+    dict.insert("image.weight", scalar_tensor(im.weight));
+    dict.insert("image.k", scalar_tensor(im.k));
+    dict.insert("image.threshold", scalar_tensor(im.threshold));
   }
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
   try {
@@ -103,6 +117,27 @@ DomainModel load_domain_model(const fs::path& file) {
     m.threshold = scalar(name + ".threshold");
     m.validate(where);
     model.members.push_back(std::move(m));
+  }
+  // The film's look: written since 2026-12-07; a file without it checks the members only.
+  if (by_key.count("image.references")) {
+    ImageDomain im;
+    const torch::Tensor refs = take("image.references");
+    im.stats_mean = floats(take("image.stats_mean"));
+    im.stats_std = floats(take("image.stats_std"));
+    const double side = scalar("image.side"), k = scalar("image.k");
+    if (!(side >= 2 && side <= 256 && side == std::floor(side)) || !(k >= 1 && k <= 1e6 && k == std::floor(k)))
+      throw ModelError(where + ": image look: side " + std::to_string(side) + " or k " + std::to_string(k) +
+                       " is not a whole number in range");
+    im.side = static_cast<int>(side);
+    im.k = static_cast<int>(k);
+    im.weight = scalar("image.weight");
+    im.threshold = scalar("image.threshold");
+    if (refs.dim() != 2 || refs.size(1) != static_cast<int64_t>(im.dims()))
+      throw ModelError(where + ": image look: references of shape " + c10::str(refs.sizes()) + ", expected [n," +
+                       std::to_string(im.dims()) + "]");
+    im.references = floats(refs);
+    im.validate(where);
+    model.image = std::move(im);
   }
   if (!by_key.empty()) throw ModelError(where + ": unexpected entry '" + by_key.begin()->first + "'");
   return model;

@@ -70,6 +70,7 @@ DomainVerdict domain_verdict(const std::vector<double>& ratios, double quantile)
   out.checked = true;
   out.members = static_cast<int>(n);
   out.score = n % 2 ? r[n / 2] : 0.5 * (r[n / 2 - 1] + r[n / 2]);
+  out.member_score = out.score;
   out.flagged = out.score > 1.0;
   if (out.flagged) {
     char b[256];

@@ -29,12 +29,21 @@ namespace {
 constexpr const char* kDomainFile = "domain.pt";
 
 // The rule as the manifest records it (DomainRecord::rule) and docs/outputs.md words it.
-std::string rule_text(double quantile) {
-  char b[200];
-  std::snprintf(b, sizeof b,
-                "median over members of (PCA-Mahalanobis score / member threshold); each threshold is the "
-                "member's %gth val percentile times the %gth val percentile of that median; flagged when > 1",
-                quantile * 100.0, quantile * 100.0);
+std::string rule_text(double quantile, bool image) {
+  char b[600];
+  if (image)
+    std::snprintf(b, sizeof b,
+                  "the larger of: the median over members of (PCA-Mahalanobis score / member threshold), each "
+                  "threshold the member's %gth val percentile times the %gth val percentile of that median; and "
+                  "the film's look (24x24 thumbnail shape + intensity statistics, squared distance to the 5th "
+                  "nearest training film) / its %gth val percentile; both thresholds times the %gth val "
+                  "percentile of that larger ratio; flagged when > 1",
+                  quantile * 100.0, quantile * 100.0, quantile * 100.0, quantile * 100.0);
+  else
+    std::snprintf(b, sizeof b,
+                  "median over members of (PCA-Mahalanobis score / member threshold); each threshold is the "
+                  "member's %gth val percentile times the %gth val percentile of that median; flagged when > 1",
+                  quantile * 100.0, quantile * 100.0);
   return b;
 }
 
@@ -162,7 +171,7 @@ DomainFitSummary fit_models_domain(const DomainFitRequest& rq) {
   r.val_images = out.val_images;
   r.components = rq.options.max_components;
   r.quantile = rq.options.quantile;
-  r.rule = rule_text(rq.options.quantile);
+  r.rule = rule_text(rq.options.quantile, model.image.has_value());
   r.val_flagged = out.val_flagged;
   r.date = iso_utc_now();
   mf.domain = r;
@@ -194,10 +203,13 @@ LosoResult loso_models_domain(const DomainFitRequest& rq) {
   configure_threads(rq.threads, 0);
   Ensemble ensemble(members_of(st.manifest));
   std::vector<FeatureMatrix> features;
+  // "look<side>": the members' features and each film's look (extract_features); caches of
+  // the members' features alone are computed again.
   const std::string cache_key = data_file_hash(rq.data) + " " + domain_members_hash(st.manifest) + " " +
-                                std::to_string(all.size()) + " " + excluded_text(rq.exclude_sources);
+                                std::to_string(all.size()) + " " + excluded_text(rq.exclude_sources) + " look" +
+                                std::to_string(ImageDomain{}.side);
   if (rq.features_cache.empty() ||
-      !load_features(rq.features_cache, cache_key, all.size(), st.members.size(), &features)) {
+      !load_features(rq.features_cache, cache_key, all.size(), st.members.size() + 1, &features)) {
     features = extract_features(ensemble, all, rq.batch, rq.progress, "features (all images)");
     if (!rq.features_cache.empty()) save_features(rq.features_cache, cache_key, features);
   } else if (rq.progress) {

@@ -227,6 +227,9 @@ std::vector<ImageOutcome> Ensemble::classify(const std::vector<cv::Mat>& grays,
     o.vote = vote_gated(probs, o.gate, options_.vote);
     if (check_domain) {
       o.domain = image_domain(impl_->domain, pooled, i, options_.domain->quantile);
+      if (const auto& look = options_.domain->image)
+        add_image_verdict(o.domain, look->score(image_look(grays[i], look->side)) / look->threshold,
+                          options_.domain->quantile);
       if (o.domain.flagged && options_.domain_mode == DomainMode::Abstain) {
         VoteResult abstain;
         abstain.abstained = true;

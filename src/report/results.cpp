@@ -222,6 +222,8 @@ std::string ResultWriter::json_row(const ImageOutcome& o, const std::string& ste
        ", \"warnings\": " + string_array(o.mask.warnings) + ", \"fraction\": " + json_number(mask_fraction(o)) + "}";
   j += ", \"domain\": {\"score\": " + (o.domain.checked ? json_number(o.domain.score) : std::string("null")) +
        ", \"out_of_domain\": " + (o.domain.checked ? std::string(json_bool(o.domain.flagged)) : std::string("null")) +
+       ", \"member_score\": " + (o.domain.checked ? json_number(o.domain.member_score) : std::string("null")) +
+       ", \"image_score\": " + (o.domain.checked ? json_number(o.domain.image_score) : std::string("null")) +
        ", \"members\": " + std::to_string(o.domain.members) + ", \"reason\": " + json_string(o.domain.reason) + "}";
   j += ", \"members\": [";
   for (size_t i = 0; i < o.members.size(); ++i) {
