@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "gradgate/common/fnv1a.h"
+#include "gradgate/common/quantile.h"
 #include "gradgate/error.h"
 #include "gradgate/image.h"
 #include "gradgate/member_card.h"
@@ -97,9 +98,7 @@ DomainModel fit_domain(const std::vector<std::string>& members, const std::vecto
   }
   const auto quantile_of = [&](std::vector<double> v) {
     std::sort(v.begin(), v.end());
-    const double pos = options.quantile * static_cast<double>(v.size() - 1);
-    const std::size_t lo = static_cast<std::size_t>(pos), hi = std::min(lo + 1, v.size() - 1);
-    return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
+    return sorted_quantile(v, options.quantile);
   };
   if (!medians.empty()) {
     const double factor = quantile_of(medians);

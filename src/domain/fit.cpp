@@ -6,6 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "gradgate/common/quantile.h"
 #include "gradgate/domain.h"
 #include "gradgate/error.h"
 
@@ -17,15 +18,6 @@ torch::Tensor as_tensor(const FeatureMatrix& m) {
   return torch::from_blob(const_cast<float*>(m.data.data()),
                           {static_cast<int64_t>(m.rows), static_cast<int64_t>(m.cols)}, torch::kFloat32)
       .to(torch::kFloat64);
-}
-
-// The q-quantile of `v` with linear interpolation between order statistics (numpy's default).
-double quantile_of(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const std::size_t lo = static_cast<std::size_t>(std::floor(pos));
-  const std::size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
 }
 
 }  // namespace
@@ -74,7 +66,8 @@ MemberDomain fit_member_domain(const std::string& member, const FeatureMatrix& t
 
   std::vector<double> scores(val.rows);
   for (std::size_t i = 0; i < val.rows; ++i) scores[i] = d.score(val.row(i), val.cols);
-  d.threshold = std::max(quantile_of(scores, options.quantile), 1e-12);
+  std::sort(scores.begin(), scores.end());
+  d.threshold = std::max(sorted_quantile(scores, options.quantile), 1e-12);
   return d;
 }
 

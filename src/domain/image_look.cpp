@@ -8,20 +8,13 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "gradgate/common/quantile.h"
 #include "gradgate/domain.h"
 #include "gradgate/error.h"
 
 namespace gradgate {
 
 namespace {
-
-// numpy's default quantile (linear between order statistics) of sorted values.
-double sorted_quantile(const std::vector<double>& v, double q) {
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const std::size_t lo = static_cast<std::size_t>(std::floor(pos));
-  const std::size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
-}
 
 // Values as float16 would store them (OpenCV's conversion rounds to nearest).
 std::vector<float> rounded_to_half(const std::vector<float>& v) {

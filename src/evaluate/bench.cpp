@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "gradgate/bench.h"
+#include "gradgate/common/quantile.h"
 #include "gradgate/error.h"
 
 namespace gradgate {
@@ -63,14 +64,6 @@ Scored score(const std::string& name, const std::string& kind, const std::vector
   s.auc = PatientBootstrap::percentile_interval(au);
   s.coverage = PatientBootstrap::percentile_interval(cov);
   return s;
-}
-
-double quantile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return kNaN;
-  const double pos = q * (sorted.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(sorted.size() - 1, lo + 1);
-  return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
 }
 
 }  // namespace
@@ -210,11 +203,11 @@ BenchResult run_bench(const RunResults& results, const BenchOptions& o) {
     double sum = 0;
     for (double v : sorted) sum += v;
     s.mean = sorted.empty() ? kNaN : sum / sorted.size();
-    s.min = quantile(sorted, 0);
-    s.q1 = quantile(sorted, 0.25);
-    s.median = quantile(sorted, 0.5);
-    s.q3 = quantile(sorted, 0.75);
-    s.max = quantile(sorted, 1);
+    s.min = sorted_quantile(sorted, 0);
+    s.q1 = sorted_quantile(sorted, 0.25);
+    s.median = sorted_quantile(sorted, 0.5);
+    s.q3 = sorted_quantile(sorted, 0.75);
+    s.max = sorted_quantile(sorted, 1);
     s.drop_rate = static_cast<double>(dropped) / l.rows.size();
     s.accuracy_kept = kn ? static_cast<double>(kr) / kn : kNaN;
     s.accuracy_dropped = dn ? static_cast<double>(dr) / dn : kNaN;

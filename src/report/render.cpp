@@ -133,7 +133,17 @@ DrawnMaps drawn_maps(const ImageOutcome& o, const RenderOptions& options) {
     }
     cv::Mat density = relative_density(m.map);
     double v = 0;
-    if (!density.empty()) cv::minMaxLoc(density, nullptr, &v);
+    if (!density.empty()) {
+      // The scale is the largest density over blocks of an eighth of a tile's side (the map
+      // area-averaged to a side of tile_side / 8, 28 px for 224): a map at the input's
+      // resolution (saliency) peaks at single pixels hundreds of times above uniform, and a
+      // scale set by such a pixel draws every blob a reader can see pale. A smooth Grad-CAM
+      // map (8x8 cells) keeps nearly its maximum. Pixels above the scale saturate.
+      const cv::Size blocks = display_size(density.size(), std::max(8, options.tile_side / 8));
+      cv::Mat pooled = density;
+      if (blocks.width < density.cols) cv::resize(density, pooled, blocks, 0, 0, cv::INTER_AREA);
+      cv::minMaxLoc(pooled, nullptr, &v);
+    }
     else if (!m.map.empty()) density = cv::Mat::zeros(m.map.size(), CV_32F);
     if (std::isfinite(v)) d.hi = std::max(d.hi, v);
     d.maps.push_back(density);
