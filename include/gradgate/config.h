@@ -87,7 +87,7 @@ NetworksConfig load_networks_config(const std::filesystem::path& path);
 // names of gate.h's, vote.h's and cam_method.h's name tables (no second list).
 const std::vector<std::string>& fallback_names();  // abstain, all, best
 const std::vector<std::string>& vote_names();      // soft, hard, weighted
-const std::vector<std::string>& cam_names();       // gradcam, gradcampp, hirescam
+const std::vector<std::string>& cam_names();       // gradcam, gradcampp, hirescam, saliency
 
 // A task's gate when its file omits a key: GateOptions' tau and fallback (written once, in
 // gate.h), and quorum 3 (written only here).

@@ -95,7 +95,8 @@ struct RenderOptions {
   int colormap = 2;         // cv::ColormapTypes; 2 = COLORMAP_JET, 20 = COLORMAP_TURBO
   // All members' maps of one image on one colour scale, so tiles compare: each map as its mass
   // density relative to a uniform map (raw Grad-CAM magnitudes differ by orders of magnitude
-  // between architectures), full colour = the largest density of any member, shown on the
+  // between architectures), full colour = the largest density of any member over blocks of an
+  // eighth of a tile's side (a saliency map's single-pixel peaks saturate), shown on the
   // montage's colour bar ("0 ... 7.3x uniform"); false: each map at its own maximum.
   bool common_scale = true;
   // The gate's setting as the montage's decision tile states it (e.g. "share >= 0.500,
