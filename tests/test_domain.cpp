@@ -8,6 +8,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "domain/domain_features.h"
 #include "gradgate/classify.h"
 #include "gradgate/domain.h"
 #include "gradgate/ensemble.h"
@@ -567,4 +568,33 @@ TEST(DomainImageLook, TheLookRoundTripsThroughDomainPtAndJoinsTheVerdict) {
   add_image_verdict(x, 0.9, 0.95);
   EXPECT_FALSE(x.flagged);
   EXPECT_TRUE(x.reason.empty());
+}
+
+// fit_domain fits the look when the look matrix follows the members' and there are at least k
+// training films; with fewer it keeps the members' part alone (which needs only 2), and the
+// larger of the two ratios then exceeds 1 on about (1 - q) of val.
+TEST(DomainImageLook, FitDomainAddsTheLookOnlyWithEnoughTrainingFilms) {
+  std::mt19937 rng(21);
+  const auto sd = decaying_sd(8);
+  const std::vector<std::string> members = {"resnet18"};
+  const auto fit = [&](std::size_t n_train) {
+    std::vector<FeatureMatrix> train = {gaussian_cloud(n_train, sd, 0, 1), looks(rng, 0, n_train)};
+    std::vector<FeatureMatrix> val = {gaussian_cloud(100, sd, 0, 2), looks(rng, 0, 100)};
+    DomainFitOptions o;
+    o.quantile = 0.9;
+    return std::make_pair(domain_detail::fit_domain(members, train, val, o), val);
+  };
+  EXPECT_FALSE(fit(3).first.image.has_value());
+  const auto [model, val] = fit(60);
+  ASSERT_TRUE(model.image.has_value());
+  std::vector<std::size_t> all(val[0].rows);
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  const auto v = domain_detail::verdicts(model, members, val, all);
+  std::size_t flagged = 0;
+  for (const auto& x : v) {
+    flagged += x.flagged;
+    EXPECT_TRUE(std::isfinite(x.image_score) && std::isfinite(x.member_score));
+    EXPECT_DOUBLE_EQ(x.score, std::max(x.image_score, x.member_score));
+  }
+  EXPECT_NEAR(static_cast<double>(flagged) / v.size(), 0.1, 0.011);
 }

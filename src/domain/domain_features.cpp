@@ -109,7 +109,9 @@ DomainModel fit_domain(const std::vector<std::string>& members, const std::vecto
   // test beside the members' median, and a film is outside when either says so; both are
   // then scaled by one more factor so that the larger of the two ratios exceeds 1 on exactly
   // (1 - quantile) of the val images, as the members' median alone did.
-  if (options.image && train.size() > members.size() && val.size() > members.size() && !medians.empty()) {
+  // Fewer training films than the look's k: the members' part alone (it needs only 2).
+  if (options.image && train.size() > members.size() && val.size() > members.size() && !medians.empty() &&
+      train.back().rows >= static_cast<std::size_t>(std::max(2, ImageDomain{}.k))) {
     model.image = fit_image_domain(train.back(), val.back(), options.quantile);
     std::vector<double> larger(medians.size());
     for (std::size_t i = 0; i < medians.size(); ++i) {
