@@ -100,10 +100,13 @@ DomainModel fit_domain(const std::vector<std::string>& members, const std::vecto
     std::sort(v.begin(), v.end());
     return sorted_quantile(v, options.quantile);
   };
+  double member_factor = 1.0;
   if (!medians.empty()) {
     const double factor = quantile_of(medians);
-    if (factor > 0 && std::isfinite(factor))
+    if (factor > 0 && std::isfinite(factor)) {
       for (auto& m : model.members) m.threshold *= factor;
+      member_factor = factor;
+    }
   }
   // The film's look (the matrix after the members'), when asked for and given. It is a second
   // test beside the members' median, and a film is outside when either says so; both are
@@ -113,14 +116,13 @@ DomainModel fit_domain(const std::vector<std::string>& members, const std::vecto
   if (options.image && train.size() > members.size() && val.size() > members.size() && !medians.empty() &&
       train.back().rows >= static_cast<std::size_t>(std::max(2, ImageDomain{}.k))) {
     model.image = fit_image_domain(train.back(), val.back(), options.quantile);
+    // The members' median ratio under the scaled thresholds is medians[i] / member_factor (a
+    // median scales with its values): no member is scored again.
     std::vector<double> larger(medians.size());
     for (std::size_t i = 0; i < medians.size(); ++i) {
-      std::vector<double> r;
-      for (std::size_t j = 0; j < members.size(); ++j)
-        r.push_back(model.members[j].score(val[j].row(i), val[j].cols) / model.members[j].threshold);
-      const double look = model.image->score(std::vector<float>(val.back().row(i), val.back().row(i) + val.back().cols)) /
-                          model.image->threshold;
-      larger[i] = std::max(domain_verdict(r, options.quantile).score, look);
+      const float* row = val.back().row(i);
+      const double look = model.image->score(std::vector<float>(row, row + val.back().cols)) / model.image->threshold;
+      larger[i] = std::max(medians[i] / member_factor, look);
     }
     const double factor = quantile_of(larger);
     if (factor > 0 && std::isfinite(factor)) {

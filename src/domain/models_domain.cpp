@@ -29,16 +29,24 @@ namespace {
 constexpr const char* kDomainFile = "domain.pt";
 
 // The rule as the manifest records it (DomainRecord::rule) and docs/outputs.md words it.
-std::string rule_text(double quantile, bool image) {
+// 1st, 2nd, 3rd, 5th, 11th, 21st ...
+std::string ordinal(int n) {
+  const int t = n % 100, u = n % 10;
+  const char* suffix = (t >= 11 && t <= 13) ? "th" : u == 1 ? "st" : u == 2 ? "nd" : u == 3 ? "rd" : "th";
+  return std::to_string(n) + suffix;
+}
+
+std::string rule_text(double quantile, const std::optional<ImageDomain>& image) {
   char b[600];
   if (image)
     std::snprintf(b, sizeof b,
                   "the larger of: the median over members of (PCA-Mahalanobis score / member threshold), each "
                   "threshold the member's %gth val percentile times the %gth val percentile of that median; and "
-                  "the film's look (24x24 thumbnail shape + intensity statistics, squared distance to the 5th "
+                  "the film's look (%dx%d thumbnail shape + intensity statistics, squared distance to the %s "
                   "nearest training film) / its %gth val percentile; both thresholds times the %gth val "
                   "percentile of that larger ratio; flagged when > 1",
-                  quantile * 100.0, quantile * 100.0, quantile * 100.0, quantile * 100.0);
+                  quantile * 100.0, quantile * 100.0, image->side, image->side, ordinal(image->k).c_str(),
+                  quantile * 100.0, quantile * 100.0);
   else
     std::snprintf(b, sizeof b,
                   "median over members of (PCA-Mahalanobis score / member threshold); each threshold is the "
@@ -171,7 +179,7 @@ DomainFitSummary fit_models_domain(const DomainFitRequest& rq) {
   r.val_images = out.val_images;
   r.components = rq.options.max_components;
   r.quantile = rq.options.quantile;
-  r.rule = rule_text(rq.options.quantile, model.image.has_value());
+  r.rule = rule_text(rq.options.quantile, model.image);
   r.val_flagged = out.val_flagged;
   r.date = iso_utc_now();
   mf.domain = r;
