@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "gradgate/distributed.h"
 #include "gradgate/task.h"
 
 namespace gradgate {
@@ -74,6 +75,17 @@ struct TrainOptions {
   bool resume = true;
   bool progress = true;               // progress line on stderr
   int64_t max_train_batches = 0;      // > 0: stop each epoch after that many batches (tests)
+  // Several processes (distributed.h; world_size 1: this process alone). Data parallel: every
+  // member is trained by all ranks, each taking rows rank, rank + world, ... of every batch of
+  // `batch` images (the global batch), gradients summed with Gloo all-reduce; BatchNorm
+  // normalises over each rank's rows, and the running statistics are averaged over the ranks
+  // after every epoch. Rank 0 writes the checkpoints, the weights, the manifest and domain.pt;
+  // the checkpoint is read by rank 0 and sent to the others, and resumes with the same world
+  // size only. Members kept from an earlier manifest (without their checkpoint) are trained
+  // again. Members mode: each rank trains members rank, rank + world, ... alone (as one
+  // process would: same weights), into an output folder every rank shares; rank 0 then
+  // evaluates the others' members from their checkpoints and writes the manifest.
+  DistOptions dist;
 };
 
 struct MemberSummary {

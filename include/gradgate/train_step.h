@@ -4,6 +4,7 @@
 // times exactly them.
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -43,6 +44,16 @@ struct LungPenaltyInput {
   torch::Tensor has_mask; // [N] bool
 };
 
+// One rank's part of a data-parallel step (comm.h): the rank holds some rows of the global
+// batch. Its loss is its rows' (weighted) cross-entropy sum divided by the global batch's
+// weight, so the ranks' gradients, summed by `sync` between backward and the optimiser step,
+// are the gradient of the global batch's mean loss, as one process would compute it.
+struct DistributedStep {
+  double global_weight = 0.0;  // the global batch's sum of class weights (its size when unweighted)
+  int64_t global_masked = 0;   // images of the global batch with a lung mask (the penalty's mean)
+  std::function<void(const std::vector<torch::Tensor>& grads)> sync;  // sums over the ranks
+};
+
 struct StepLoss {
   double total = 0.0;
   double cross_entropy = 0.0;
@@ -50,9 +61,11 @@ struct StepLoss {
   int64_t masked = 0;          // images of the batch with a mask
 };
 
-// train_step with the lung penalty (penalty == nullptr or weight 0: the plain step).
+// train_step with the lung penalty (penalty == nullptr or weight 0: the plain step), and as
+// one rank of a data-parallel step when `dist` is given: then cross_entropy and
+// outside_share are this rank's parts of the global batch's means (they sum over the ranks).
 StepLoss train_step(const Member& model, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
                     const torch::Tensor& y, const torch::Tensor& class_weights,
-                    const LungPenaltyInput* penalty);
+                    const LungPenaltyInput* penalty, const DistributedStep* dist = nullptr);
 
 }  // namespace gradgate

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 #include "gradgate/common/atomic_file.h"
 #include "gradgate/common/fnv1a.h"
+#include "gradgate/distributed.h"
 #include "gradgate/error.h"
 #include "gradgate/store/models_manifest.h"
 #include "gradgate/train_step.h"
@@ -102,11 +105,16 @@ void save_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Mo
   write_file_atomic_with(path, [&](const fs::path& tmp) { a.save_to(tmp.string()); });
 }
 
-torch::serialize::InputArchive read_checkpoint(const fs::path& path, const std::string& tag) {
+// The checkpoint at `path`, or (`bytes` given) its bytes as rank 0 read and sent them.
+torch::serialize::InputArchive read_checkpoint(const fs::path& path, const std::string& tag,
+                                               const std::string* bytes = nullptr) {
   torch::serialize::InputArchive a;
-  check_torch_archive(path.string(), "checkpoint");
+  if (!bytes) check_torch_archive(path.string(), "checkpoint");
   try {
-    a.load_from(path.string());
+    if (bytes)
+      a.load_from(bytes->data(), bytes->size());
+    else
+      a.load_from(path.string());
   } catch (const std::exception& e) {
     throw ModelError("checkpoint " + path.string() + " cannot be read (" + error_text(e) +
                      "); delete it to start this member again");
@@ -122,9 +130,10 @@ torch::serialize::InputArchive read_checkpoint(const fs::path& path, const std::
 }
 
 bool load_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Module& model,
-                     std::vector<torch::Tensor>& best, torch::optim::Optimizer& opt, State& st) {
-  if (!fs::exists(path)) return false;
-  torch::serialize::InputArchive a = read_checkpoint(path, tag);
+                     std::vector<torch::Tensor>& best, torch::optim::Optimizer& opt, State& st,
+                     const std::string* bytes = nullptr) {
+  if (bytes ? bytes->empty() : !fs::exists(path)) return false;
+  torch::serialize::InputArchive a = read_checkpoint(path, tag, bytes);
   torch::serialize::InputArchive m, b, o;
   a.read("model", m);
   model.load(m);
@@ -163,6 +172,42 @@ bool load_checkpoint(const fs::path& path, const std::string& tag, torch::nn::Mo
   auto gen = torch::globalContext().defaultGenerator(torch::kCPU);
   gen.set_state(rng);
   return true;
+}
+
+// Data parallel: rank 0's checkpoint file, its bytes sent to every rank (the others need not
+// see rank 0's disk); empty when there is none or resume is off.
+std::string shared_checkpoint_bytes(Comm& comm, const fs::path& path, bool resume) {
+  std::string bytes;
+  std::exception_ptr failed;
+  if (comm.rank() == 0 && resume && fs::exists(path)) {
+    try {
+      check_torch_archive(path.string(), "checkpoint");
+      std::ifstream in(path, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      if (in.bad()) throw ModelError("checkpoint " + path.string() + " cannot be read");
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  }
+  // Rank 0's failure stops every rank now, not at the next collective's timeout.
+  if (!comm.all_ok(!failed)) {
+    if (failed) std::rethrow_exception(failed);
+    throw DistributedError(describe(comm.options()) + ": rank 0 could not read the checkpoint " +
+                           path.string() + " (see rank 0's error)");
+  }
+  return comm.broadcast_bytes(bytes);
+}
+
+// Data parallel, after each epoch: the ranks' BatchNorm running statistics (each rank's came
+// from its own rows) replaced by their mean, so validation, the checkpoint and the weights are
+// the same on every rank. Integer buffers (batches tracked) are equal on all ranks already.
+void average_buffers(torch::nn::Module& m, Comm& comm) {
+  std::vector<torch::Tensor> floats;
+  for (auto& b : m.buffers())
+    if (b.is_floating_point()) floats.push_back(b);
+  comm.allreduce_sum(floats);
+  torch::NoGradGuard no_grad;
+  for (auto& b : floats) b.div_(comm.world());
 }
 
 }  // namespace
@@ -219,18 +264,35 @@ Member build_member(const std::string& name, const PresetSpec& preset, int64_t c
   return m;
 }
 
-std::vector<float> predict(const Member& member, Feeder& feeder, int batch, bool parallel_load) {
+std::vector<float> predict(const Member& member, Feeder& feeder, int batch, bool parallel_load,
+                           Comm* comm) {
   torch::NoGradGuard no_grad;
   member->eval();
+  const std::size_t world = comm ? static_cast<std::size_t>(comm->world()) : 1;
+  const std::size_t rank = comm ? static_cast<std::size_t>(comm->rank()) : 0;
+  std::vector<std::size_t> mine;  // this rank's items: rank, rank + world, ...
+  for (std::size_t i = rank; i < feeder.size(); i += world) mine.push_back(i);
   std::vector<float> probs;
-  for (std::size_t start = 0; start < feeder.size(); start += batch) {
-    std::vector<std::size_t> idx;
-    for (std::size_t i = start; i < std::min(feeder.size(), start + batch); ++i) idx.push_back(i);
+  int64_t classes = 0;
+  for (std::size_t start = 0; start < mine.size(); start += batch) {
+    std::vector<std::size_t> idx(mine.begin() + start,
+                                 mine.begin() + std::min(mine.size(), start + batch));
     auto p = torch::softmax(member->forward(feeder.batch(idx, nullptr, 0, parallel_load)), 1)
                  .contiguous();
+    classes = p.size(1);
     probs.insert(probs.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
   }
-  return probs;
+  if (world == 1) return probs;
+  // Every rank's rows, put back in item order (item i is row i / world of rank i % world).
+  if (classes == 0) classes = member->forward(feeder.batch({0}, nullptr, 0, false)).size(1);
+  const auto parts = comm->allgather(
+      torch::from_blob(probs.data(), {static_cast<int64_t>(mine.size()), classes}, torch::kFloat32));
+  std::vector<float> all(feeder.size() * classes);
+  for (std::size_t i = 0; i < feeder.size(); ++i) {
+    const torch::Tensor& part = parts[i % world];
+    std::copy_n(part.data_ptr<float>() + (i / world) * classes, classes, all.data() + i * classes);
+  }
+  return all;
 }
 
 namespace {
@@ -249,8 +311,8 @@ void evaluate(const Member& model, const MemberJob& job, const TaskData& data,
   std::vector<int64_t> vl, tl;
   for (const auto& it : data.split[1]) vl.push_back(it.label);
   for (const auto& it : data.split[2]) tl.push_back(it.label);
-  s.val = compute_metrics(predict(model, val_f, opt.batch, job.parallel_load), vl, k);
-  result.test_probs = predict(model, test_f, opt.batch, job.parallel_load);
+  s.val = compute_metrics(predict(model, val_f, opt.batch, job.parallel_load, job.comm), vl, k);
+  result.test_probs = predict(model, test_f, opt.batch, job.parallel_load, job.comm);
   s.test = compute_metrics(result.test_probs, tl, k);
 }
 
@@ -330,19 +392,33 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
   aug.enabled = opt.augment;
   aug.hflip = opt.hflip;
 
+  // Data parallel: this rank takes rows rank, rank + world, ... of every batch.
+  Comm* const comm = job.comm;
+  const int64_t world = comm ? comm->world() : 1, rank = comm ? comm->rank() : 0;
+  const bool writer = rank == 0;  // checkpoints and weights: rank 0's alone
+
   const std::size_t n = data.split[0].size();
   int64_t batches = static_cast<int64_t>((n + opt.batch - 1) / opt.batch);
-  // A last batch of one image would break batch normalisation in training mode: dropped.
-  if (n % opt.batch == 1 && batches > 1) --batches;
+  // A last batch that would leave a rank one image (batch normalisation in training mode
+  // needs two) is dropped: one image in one process, fewer than 2 per rank in several.
+  const int64_t last = static_cast<int64_t>(n) - (batches - 1) * opt.batch;
+  if (last < 2 * world && batches > 1) --batches;
   if (opt.max_train_batches > 0) batches = std::min(batches, opt.max_train_batches);
   const int64_t total_steps = batches * opt.epochs, warmup = batches * opt.warmup_epochs;
 
   const fs::path ckpt = checkpoint_path(out, job.name);
-  fs::create_directories(ckpt.parent_path());
+  if (writer) fs::create_directories(ckpt.parent_path());
   State st;
   std::vector<torch::Tensor> best = snapshot(*model);
   MemberOutcome result;
-  result.summary.resumed = opt.resume && load_checkpoint(ckpt, job.config_tag, *model, best, *optimizer, st);
+  if (comm) {
+    const std::string bytes = shared_checkpoint_bytes(*comm, ckpt, opt.resume);
+    result.summary.resumed = load_checkpoint(ckpt, job.config_tag, *model, best, *optimizer, st, &bytes);
+    // The ranks built the member from the same seed; rank 0's weights make it certain.
+    comm->broadcast(state_tensors(*model));
+  } else {
+    result.summary.resumed = opt.resume && load_checkpoint(ckpt, job.config_tag, *model, best, *optimizer, st);
+  }
   if (result.summary.resumed)
     progress.note(job.name + ": resuming from " + ckpt.string() + " after epoch " +
                   std::to_string(st.epoch) + (st.finished ? " (finished)" : ""));
@@ -375,24 +451,45 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
     double loss_sum = 0.0, outside_sum = 0.0;
     int64_t seen = 0, masked_seen = 0;
     for (int64_t b = 0; b < batches; ++b) {
-      std::vector<std::size_t> idx(order.begin() + b * opt.batch,
-                                   order.begin() + std::min<std::size_t>(n, (b + 1) * opt.batch));
+      const std::vector<std::size_t> idx(order.begin() + b * opt.batch,
+                                         order.begin() + std::min<std::size_t>(n, (b + 1) * opt.batch));
+      std::vector<std::size_t> local;  // this rank's rows of the batch
+      for (std::size_t r = static_cast<std::size_t>(rank); r < idx.size(); r += world) local.push_back(idx[r]);
       // One draw per image and batch: the image and (with the lung penalty) its mask move alike.
+      // Images draw from their own index, so a rank draws what one process would.
       const uint64_t aug_seed = mix_seed(opt.seed, mh, epoch + 1, b);
-      torch::Tensor x = train_f.batch(idx, &aug, aug_seed, job.parallel_load);
+      torch::Tensor x = train_f.batch(local, &aug, aug_seed, job.parallel_load);
       std::vector<int64_t> ys;
-      for (auto i : idx) ys.push_back(data.split[0][i].label);
+      for (auto i : local) ys.push_back(data.split[0][i].label);
       torch::Tensor y = torch::tensor(ys, torch::kInt64);
       for (auto& g : optimizer->param_groups())
         g.options().set_lr(lr_at(job.lr, st.step, warmup, total_steps));
       LungPenaltyInput penalty;
       if (opt.lung_penalty > 0) {
         penalty.weight = opt.lung_penalty;
-        penalty.masks = train_f.masks(idx, &aug, aug_seed, job.parallel_load, penalty.has_mask);
+        penalty.masks = train_f.masks(local, &aug, aug_seed, job.parallel_load, penalty.has_mask);
       }
-      const StepLoss step = train_step(model, *optimizer, x, y,
-                                       opt.balance == "loss" ? class_w_t : torch::Tensor(),
-                                       opt.lung_penalty > 0 ? &penalty : nullptr);
+      DistributedStep ds;
+      if (comm) {
+        for (auto i : idx) {
+          const auto& item = data.split[0][i];
+          ds.global_weight += opt.balance == "loss" ? class_w[item.label] : 1.0;
+          if (!item.mask.empty()) ++ds.global_masked;
+        }
+        ds.sync = [comm](const std::vector<torch::Tensor>& grads) { comm->allreduce_sum(grads); };
+        shard_dropout(*model, static_cast<int64_t>(idx.size()), rank, world);
+      }
+      StepLoss step = train_step(model, *optimizer, x, y,
+                                 opt.balance == "loss" ? class_w_t : torch::Tensor(),
+                                 opt.lung_penalty > 0 ? &penalty : nullptr, comm ? &ds : nullptr);
+      if (comm) {
+        // The ranks' parts of the batch's mean loss (and outside share) add up to the means.
+        torch::Tensor parts = torch::tensor({step.cross_entropy, step.outside_share}, torch::kFloat64);
+        comm->allreduce_sum({parts});
+        step.cross_entropy = parts[0].item<double>();
+        step.outside_share = parts[1].item<double>();
+        step.masked = ds.global_masked;
+      }
       const double loss = step.cross_entropy;
       outside_sum += step.outside_share * step.masked;
       masked_seen += step.masked;
@@ -406,7 +503,11 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
                      per_batch * ((batches - b - 1) + batches * (opt.epochs - epoch - 1)));
     }
     const double train_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    auto vp = predict(model, val_f, opt.batch, job.parallel_load);
+    if (comm) {
+      shard_dropout(*model, 0, 0, 1);
+      average_buffers(*model, *comm);
+    }
+    auto vp = predict(model, val_f, opt.batch, job.parallel_load, comm);
     std::vector<int64_t> vl;
     for (const auto& it : data.split[1]) vl.push_back(it.label);
     const EvalMetrics vm =
@@ -429,7 +530,7 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
     st.seconds += train_seconds;
     st.images += seen;
     if (st.epoch >= opt.epochs || st.bad_epochs >= opt.patience) st.finished = true;
-    save_checkpoint(ckpt, job.config_tag, *model, best, *optimizer, st);
+    if (writer) save_checkpoint(ckpt, job.config_tag, *model, best, *optimizer, st);
     const double epoch_s = std::chrono::duration<double>(Clock::now() - t0).count();
     const int left = st.finished ? 0 : opt.epochs - st.epoch;
     progress.epoch(job.name, st.epoch, opt.epochs, loss_sum / std::max<int64_t>(1, seen),
@@ -442,7 +543,7 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
 
   restore(*model, best);
   if (opt.half_weights) round_to_half(*model);  // evaluated below as the file will hold it
-  save_weights(*model, out / (job.name + ".pt"), opt.half_weights);
+  if (writer) save_weights(*model, out / (job.name + ".pt"), opt.half_weights);
   auto& s = result.summary;
   s.epochs_run = st.epoch;
   s.best_epoch = st.best_epoch;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gradgate/comm.h"
 #include "gradgate/store/models_manifest.h"
 #include "gradgate/train.h"
 #include "gradgate/zoo/member.h"
@@ -40,6 +41,10 @@ struct MemberJob {
   // data and settings: its weights are evaluated, not trained again.
   std::optional<ModelEntry> keep;
   std::shared_ptr<const InitWeights> init;  // the run's --init (null: from scratch)
+  // Data-parallel training (--dist-mode data over several ranks): every rank runs this member
+  // on its rows of each batch; rank 0 alone writes the checkpoint and the weights. Null: the
+  // member is this process's alone.
+  Comm* comm = nullptr;
 };
 
 struct MemberOutcome {
@@ -59,9 +64,11 @@ Member build_member(const std::string& name, const PresetSpec& preset, int64_t c
 MemberOutcome train_member(const MemberJob& job, const TaskData& data, const TrainOptions& options,
                            const std::filesystem::path& out, Progress& progress);
 
-// Softmax probabilities of `model` on `items` in order, [items, classes] row-major.
+// Softmax probabilities of `model` on `items` in order, [items, classes] row-major. With
+// `comm` (several ranks, the same weights on each), each rank predicts items rank, rank+N, ...
+// and every rank gets all of them back in order.
 std::vector<float> predict(const Member& member, Feeder& feeder, int batch,
-                           bool parallel_load);
+                           bool parallel_load, Comm* comm = nullptr);
 
 std::filesystem::path checkpoint_path(const std::filesystem::path& out, const std::string& member);
 

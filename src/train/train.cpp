@@ -15,6 +15,7 @@
 #include "gradgate/common/fnv1a.h"
 #include "gradgate/common/strings.h"
 #include "gradgate/common/utc_time.h"
+#include "gradgate/comm.h"
 #include "gradgate/domain.h"
 #include "gradgate/error.h"
 #include "gradgate/output_dir.h"
@@ -68,6 +69,10 @@ void check_options(const TrainOptions& o) {
     bad("lung-penalty", "expected a finite weight >= 0");
   if (!o.init_dir.empty() && !fs::is_directory(o.init_dir))
     bad("init", o.init_dir.string() + " is not a folder");
+  check_dist_options(o.dist);
+  if (o.dist.distributed() && o.dist.mode == DistMode::Data && o.batch < 2 * o.dist.world_size)
+    bad("batch", "expected at least 2 images per rank (" + std::to_string(2 * o.dist.world_size) +
+                     " for " + std::to_string(o.dist.world_size) + " ranks)");
 }
 
 std::string tag_of(const std::string& member, const PresetSpec& p, const TrainOptions& o,
@@ -83,6 +88,8 @@ std::string tag_of(const std::string& member, const PresetSpec& p, const TrainOp
   // Written only when on, so checkpoints of runs without the penalty keep their tag.
   if (o.lung_penalty > 0) s << " lung_penalty=" << o.lung_penalty;
   if (p.classifier_width > 0) s << " classifier_width=" << p.classifier_width;
+  // Data parallel: BatchNorm sees each rank's rows, so a checkpoint resumes with its world size.
+  if (o.dist.distributed() && o.dist.mode == DistMode::Data) s << " world=" << o.dist.world_size;
   return s.str();
 }
 
@@ -187,6 +194,11 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   const auto t_start = std::chrono::steady_clock::now();
   check_options(options);
   TrainOptions opt = options;
+  // Several ranks: meet first, so a rank whose input is bad stops the others below.
+  std::shared_ptr<Comm> comm;
+  if (opt.dist.distributed()) comm = Comm::connect(opt.dist);
+  const bool writer = !comm || comm->rank() == 0;  // the one process that writes files
+  if (!writer && opt.dist.mode == DistMode::Data) opt.progress = false;  // rank 0 speaks for all
   if (opt.members.empty()) opt.members = task_default_members(task.name);
   for (const auto& m : opt.members) member_info(m);  // unknown names fail here, listed
   check_member_lr(opt);
@@ -194,11 +206,24 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   for (const auto& m : opt.members) cards.push_back(member_card(m, opt.preset));
 
   // Everything about the input is checked before the first member starts.
-  const TaskData td = collect_task_data(task, data);
-  const std::string hash = data_hash(data, td);
-  fs::create_directories(out);
-  const OutputLock out_lock(out);  // a second training into this folder fails now (output_dir.h)
-  if (!opt.resume) fs::remove_all(out / "checkpoints");
+  TaskData td;
+  std::string hash;
+  std::optional<OutputLock> out_lock;
+  std::exception_ptr bad_input;
+  try {
+    td = collect_task_data(task, data);
+    hash = data_hash(data, td);
+    if (writer) {
+      fs::create_directories(out);
+      out_lock.emplace(out);  // a second training into this folder fails now (output_dir.h)
+      if (!opt.resume) fs::remove_all(out / "checkpoints");
+    }
+  } catch (...) {
+    bad_input = std::current_exception();
+  }
+  if (comm && !comm->all_ok(!bad_input) && !bad_input)
+    throw DistributedError(describe(opt.dist) + ": another rank stopped before training (see its error)");
+  if (bad_input) std::rethrow_exception(bad_input);
 
   // The cores in all: --threads, else every core TBB sees (parallel.h).
   const int threads = plan_threads(opt.threads, 1).cores;
@@ -207,6 +232,9 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   // small presets: see docs/architecture.md, "training"); a single member gets every core.
   int parallel = opt.parallel_members;
   if (parallel < 0) parallel = opt.preset == "full" ? 1 : threads;
+  // Data parallel: one member at a time, on every rank (the ranks' collectives must come in
+  // one order).
+  if (comm && opt.dist.mode == DistMode::Data) parallel = 1;
   parallel = std::max(1, std::min({parallel, n_members, threads}));
   // parallel.h's plan: members in parallel get one torch thread each, one member at a time
   // gets every core. Applied below, around the training.
@@ -223,7 +251,8 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   // them, whose weights files are there and unchanged, are kept (see keepable). A manifest
   // that cannot be read keeps nothing, and the run says why.
   std::optional<ModelsManifest> old;
-  if (opt.resume && fs::exists(out / "manifest.yaml")) {
+  if (opt.resume && (!comm || opt.dist.mode == DistMode::Members) &&
+      fs::exists(out / "manifest.yaml")) {
     try {
       old = load_models_manifest(out, WeightFiles::may_be_missing);
     } catch (const Error& e) {
@@ -246,8 +275,9 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     j.lr = lr_of(opt, j.name);
     j.init = init;
     j.config_tag = tag_of(j.name, j.preset, opt, j.lr, hash);
+    if (opt.dist.mode == DistMode::Data) j.comm = comm.get();
     // A checkpoint of other settings stops the run here, not after the members before it.
-    check_checkpoint(checkpoint_path(out, j.name), j.config_tag);
+    if (writer) check_checkpoint(checkpoint_path(out, j.name), j.config_tag);
     // A checkpoint, when there is one, knows more (history, seconds): it wins.
     if (old && !fs::exists(checkpoint_path(out, j.name))) {
       std::string why;
@@ -260,22 +290,27 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
                       "; training it again");
     }
   }
-  configure_threads(plan);
-  if (parallel == 1) {
-    // One after another: the time left of a member includes the members still to train after
-    // it (kept members are only evaluated and do not count; one whose checkpoint says
-    // finished still does: an over-estimate).
-    for (int i = n_members - 2; i >= 0; --i)
-      jobs[i].members_after = jobs[i + 1].members_after + (jobs[i + 1].keep ? 0 : 1);
-    for (int i = 0; i < n_members; ++i) outcomes[i] = train_member(jobs[i], td, opt, out, progress);
-  } else {
+  // The members `which` (indices into jobs), one after another or `parallel` at a time.
+  auto train_members = [&](const std::vector<int>& which, const TrainOptions& opt) {
+    configure_threads(plan);
+    const int count = static_cast<int>(which.size());
+    if (parallel == 1) {
+      // One after another: the time left of a member includes the members still to train
+      // after it (kept members are only evaluated and do not count; one whose checkpoint says
+      // finished still does: an over-estimate).
+      for (int w = count - 2; w >= 0; --w)
+        jobs[which[w]].members_after = jobs[which[w + 1]].members_after + (jobs[which[w + 1]].keep ? 0 : 1);
+      for (int i : which) outcomes[i] = train_member(jobs[i], td, opt, out, progress);
+      return;
+    }
     // parallel.h's arena, one slot per member at a time; each member uses one torch thread,
     // so the arena and torch never oversubscribe the cores. Results land in their own slots;
     // every member runs to its end even when another fails, then the first failure is thrown.
     std::vector<std::exception_ptr> errors(n_members);
     for_each_member(
-        static_cast<std::size_t>(n_members),
-        [&](std::size_t i) {
+        static_cast<std::size_t>(count),
+        [&](std::size_t w) {
+          const int i = which[w];
           try {
             outcomes[i] = train_member(jobs[i], td, opt, out, progress);
           } catch (...) {
@@ -283,9 +318,50 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
           }
         },
         RunMode::Parallel);
+    configure_threads(plan_training_threads(threads, 1));  // the rest of the run: every core
     for (auto& e : errors)
       if (e) std::rethrow_exception(e);
-    configure_threads(plan_training_threads(threads, 1));  // the rest of the run: every core
+  };
+  std::vector<int> all(n_members);
+  for (int i = 0; i < n_members; ++i) all[i] = i;
+  if (comm && opt.dist.mode == DistMode::Members) {
+    // Each rank trains members rank, rank + world, ... on its own (its checkpoints and weights
+    // in the shared output folder), then waits for the others; rank 0 then takes the other
+    // ranks' members from their finished checkpoints (evaluated, not trained again).
+    std::vector<int> mine, theirs;
+    for (int i = 0; i < n_members; ++i) (i % comm->world() == comm->rank() ? mine : theirs).push_back(i);
+    std::exception_ptr failed;
+    try {
+      train_members(mine, opt);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    // A member takes as long as it takes: the wait for the slowest rank has no timeout of its
+    // own (a week; a rank that dies is still seen at once, its connections close).
+    comm->barrier(7 * 24 * 3600.0);
+    if (!comm->all_ok(!failed) && !failed)
+      throw DistributedError(describe(opt.dist) + ": another rank's members failed (see its error)");
+    if (failed) std::rethrow_exception(failed);
+    if (!writer) {
+      TrainSummary partial;
+      for (int i : mine) partial.members.push_back(outcomes[i].summary);
+      partial.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+      return partial;
+    }
+    for (int i : theirs)
+      if (!jobs[i].keep && !fs::exists(checkpoint_path(out, jobs[i].name)))
+        throw DistributedError(describe(opt.dist) + ": " + jobs[i].name + " was trained by rank " +
+                               std::to_string(i % comm->world()) + ", but its checkpoint " +
+                               checkpoint_path(out, jobs[i].name).string() +
+                               " is not here: --dist-mode members needs the output folder on a "
+                               "file system every rank shares");
+    // Their finished checkpoints are read whatever --restart said (it applied to this run's
+    // start: rank 0 cleared the folder's checkpoints before any rank trained).
+    TrainOptions collect = opt;
+    collect.resume = true;
+    train_members(theirs, collect);
+  } else {
+    train_members(all, opt);
   }
 
   TrainSummary summary;
@@ -299,6 +375,10 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   std::vector<int64_t> test_labels;
   for (const auto& it : td.split[2]) test_labels.push_back(it.label);
   summary.ensemble_test = compute_metrics(vote, test_labels, k);
+  if (!writer) {  // rank 0 writes the folder
+    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    return summary;
+  }
 
   ModelsManifest mm;
   mm.task = task.name;

@@ -39,26 +39,46 @@ torch::Tensor outside_lung_share(const torch::Tensor& a, const torch::Tensor& lo
 
 StepLoss train_step(const Member& model, torch::optim::Optimizer& optimizer, const torch::Tensor& x,
                     const torch::Tensor& y, const torch::Tensor& class_weights,
-                    const LungPenaltyInput* penalty) {
+                    const LungPenaltyInput* penalty, const DistributedStep* dist) {
   optimizer.zero_grad();
   StepLoss out;
   const bool penalise = penalty && penalty->weight > 0.0 && penalty->has_mask.defined() &&
-                        penalty->has_mask.any().item<bool>();
+                        (dist ? dist->global_masked > 0 : penalty->has_mask.any().item<bool>());
   // Split at the Grad-CAM layer only when the penalty needs the feature map.
   torch::Tensor a = penalise ? model->features(x) : torch::Tensor();
   auto logits = penalise ? model->head(a) : model->forward(x);
-  auto loss = class_weights.defined()
-                  ? F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().weight(class_weights))
-                  : F::cross_entropy(logits, y);
+  torch::Tensor loss;
+  if (dist) {
+    // This rank's rows: their (weighted) sum over the global batch's weight.
+    auto o = F::CrossEntropyFuncOptions().reduction(torch::kSum);
+    if (class_weights.defined()) o = o.weight(class_weights);
+    loss = F::cross_entropy(logits, y, o) / dist->global_weight;
+  } else {
+    loss = class_weights.defined()
+               ? F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().weight(class_weights))
+               : F::cross_entropy(logits, y);
+  }
   out.cross_entropy = loss.item<double>();
   if (penalise) {
     const auto share = outside_lung_share(a, logits, y, penalty->masks, penalty->has_mask);
     out.masked = penalty->has_mask.sum().item<int64_t>();
-    const auto mean_share = share.sum() / static_cast<double>(out.masked);
+    const int64_t over = dist ? dist->global_masked : out.masked;
+    const auto mean_share = share.sum() / static_cast<double>(over);
     out.outside_share = mean_share.item<double>();
     loss = loss + penalty->weight * mean_share;
   }
   loss.backward();
+  if (dist && dist->sync) {
+    std::vector<torch::Tensor> grads;
+    for (auto& p : model->parameters())
+      if (p.requires_grad()) {
+        // A parameter the loss did not reach still takes part (zeros), so every rank sends
+        // the same tensors in the same order.
+        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+        grads.push_back(p.grad());
+      }
+    dist->sync(grads);
+  }
   optimizer.step();
   out.total = loss.item<double>();
   return out;
