@@ -11,6 +11,11 @@ PACKAGES=(
   libgtest-dev
   # DICOM input (src/image/dicom.cpp): DCMTK reads the files and decodes JPEG/JPEG-LS/RLE.
   libdcmtk-dev
+  # Gloo's headers: src/distributed/comm.cpp includes c10d's ProcessGroupGloo.hpp, which
+  # includes them (libtorch links Debian's libgloo0 already).
+  libgloo-dev
+  # `ip netns` for the two-host test of distributed training (tests/test_distributed.cpp).
+  iproute2
   # JSON for ensemble-bench and ensemble-tune (header-only).
   nlohmann-json3-dev
   # OpenBLAS replaces the reference BLAS behind libblas.so.3: torch's fully connected layers
