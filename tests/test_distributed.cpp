@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -22,6 +23,7 @@
 #include "gradgate/distributed.h"
 #include "gradgate/phantom.h"
 #include "gradgate/store/models_manifest.h"
+#include "gradgate/train.h"
 #include "gradgate/zoo/registry.h"
 #include "gradgate/zoo/seeded_dropout.h"
 #include "test_util.h"
@@ -513,4 +515,78 @@ TEST(DistributedTrain, TwoHostsOverAVethPair) {
                                 weights_of(tmp / "two-0" / "alexnet.pt", "alexnet"));
   std::cout << "two hosts (netns), alexnet SGD 1 epoch: largest weight difference " << d << "\n";
   EXPECT_LT(d, 1e-6);
+}
+
+// ---- ensemble-classify over two processes ----
+
+namespace {
+
+fs::path classify_tool() { return fs::path(GRADGATE_TEST_WORK_DIR).parent_path() / "bin" / "ensemble-classify"; }
+
+// A pneumonia models folder of two tiny members trained briefly on the phantoms (trained, so
+// that classify runs them, and fixed, so that two runs compare).
+const fs::path& pneumonia_tiny_models() {
+  static const fs::path dir = [] {
+    const fs::path root = fs::path(GRADGATE_TEST_WORK_DIR) / "dist-classify-models";
+    if (fs::exists(root / "pneumonia" / "manifest.yaml")) return root / "pneumonia";
+    fs::create_directories(root);
+    TrainOptions o;
+    o.members = {"alexnet", "darknet19"};
+    o.preset = "tiny";
+    o.epochs = 1;
+    o.batch = 8;
+    o.threads = 1;
+    o.progress = false;
+    o.fit_domain = false;
+    o.half_weights = false;
+    const TaskSpec task = resolve_task(write_phantom_task(root).string());
+    train_ensemble(task, dist_phantoms(), o, root / "phantom");
+    ImportOptions io;
+    io.preset = "tiny";
+    import_members(resolve_task("pneumonia"), root / "phantom", io, root / "pneumonia");
+    return root / "pneumonia";
+  }();
+  return dir;
+}
+
+}  // namespace
+
+// Two ranks, each classifying every other batch of 4: rank 0's results.csv and results.jsonl
+// are byte for byte those of one process, and the same files (overlays, montages) exist.
+TEST(DistributedClassify, TwoRanksWriteOneProcesssResults) {
+  if (!fs::exists(classify_tool())) GTEST_SKIP() << classify_tool() << " not built";
+  TempDir tmp;
+  const std::vector<std::string> args = {
+      classify_tool().string(), "--task", "pneumonia", "--models", pneumonia_tiny_models().string(),
+      "--threads", "1", "--batch", "4", "--no-progress", (dist_phantoms() / "images").string()};
+  auto with_out = [&](const fs::path& out) {
+    auto a = args;
+    a.insert(a.end(), {"--out", out.string()});
+    return a;
+  };
+  ASSERT_EQ(wait_exit(spawn(with_out(tmp / "one"), tmp / "one.log")), 0) << slurp(tmp / "one.log");
+  const int port = free_port();
+  pid_t ranks[2];
+  for (int r = 0; r < 2; ++r) {
+    auto a = with_out(tmp / "two");
+    a.insert(a.end(), {"--world-size", "2", "--rank", std::to_string(r), "--master-port",
+                       std::to_string(port), "--dist-timeout", "60"});
+    ranks[r] = spawn(a, tmp / ("r" + std::to_string(r) + ".log"));
+  }
+  ASSERT_EQ(wait_exit(ranks[0]), 0) << slurp(tmp / "r0.log");
+  ASSERT_EQ(wait_exit(ranks[1]), 0) << slurp(tmp / "r1.log");
+  for (const char* f : {"results.csv", "results.jsonl"}) {
+    const std::string a = slurp(tmp / "one" / f), b = slurp(tmp / "two" / f);
+    EXPECT_GT(a.size(), 1000u) << f;
+    EXPECT_EQ(a, b) << f << " differs";
+  }
+  auto files = [](const fs::path& d) {
+    std::vector<std::string> v;
+    for (const auto& e : fs::recursive_directory_iterator(d))
+      if (e.is_regular_file()) v.push_back(fs::relative(e.path(), d).string());
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  EXPECT_EQ(files(tmp / "one"), files(tmp / "two"));
+  EXPECT_TRUE(contains(slurp(tmp / "r1.log.out"), "rank 1 of 2")) << slurp(tmp / "r1.log.out");
 }

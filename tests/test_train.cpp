@@ -665,3 +665,26 @@ TEST(Train, ASplitOfAnotherNameIsRefused) {
   EXPECT_TRUE(contains(err, "training needs train, val and test")) << err;
   EXPECT_FALSE(fs::exists(tmp / "models" / "darknet19.pt"));
 }
+
+// `--out models/x` (relative): the manifest names each file relative to its own folder, so it
+// loads from anywhere (it once recorded "models/x/m.pt", read as models/x/models/x/m.pt).
+TEST(Train, ARelativeOutputFolderGivesAManifestThatLoads) {
+  TempDir tmp;
+  const TaskSpec task = resolve_task(write_phantom_task(tmp.path()).string());
+  auto o = quick(1);
+  o.max_train_batches = 1;
+  o.fit_domain = false;
+  const fs::path cwd = fs::current_path();
+  fs::current_path(tmp.path());
+  try {
+    train_ensemble(task, phantoms(), o, "rel/models");
+  } catch (...) {
+    fs::current_path(cwd);
+    throw;
+  }
+  fs::current_path(cwd);
+  EXPECT_TRUE(contains(slurp(tmp / "rel" / "models" / "manifest.yaml"), "file: darknet19.pt"))
+      << slurp(tmp / "rel" / "models" / "manifest.yaml");
+  const auto mm = load_models_manifest(tmp / "rel" / "models");
+  EXPECT_EQ(mm.members.at(0).file, tmp / "rel" / "models" / "darknet19.pt");
+}

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gradgate/cam_method.h"
+#include "gradgate/distributed.h"
 #include "gradgate/domain.h"
 #include "gradgate/gate.h"
 #include "gradgate/store/models_manifest.h"
@@ -56,6 +57,11 @@ struct ClassifyRequest {
   bool use_segmenter = true;             // false (--segmenter none): mask files, else the atlas
   std::filesystem::path segmenter;       // empty: the committed U-Net (models/lung_unet)
   std::filesystem::path atlas;           // empty: the committed atlas (masks/)
+  // Several processes (distributed.h): every rank reads the same inputs and takes every
+  // world-th batch of `batch` images; each writes its images' files (overlays, montage, maps)
+  // into its `out` and sends its result rows to rank 0, which writes results.csv/jsonl and
+  // run.json in input order: the same files, row for row, as one process.
+  DistOptions dist;
 };
 
 struct ClassifySummary {

@@ -154,7 +154,9 @@ cv::Mat render_montage(const ImageOutcome& outcome, const std::vector<std::strin
 class ResultWriter {
  public:
   // Throws Error naming the file when the folder cannot be created or a file not opened.
-  ResultWriter(const std::filesystem::path& out_dir, const RunInfo& run);
+  // `open_files` false: rows are only formatted (format()), for a rank of a sharded run
+  // whose rows rank 0 writes; add() and finish() are then errors.
+  ResultWriter(const std::filesystem::path& out_dir, const RunInfo& run, bool open_files = true);
   ~ResultWriter();  // without finish(): closes and leaves the .part files
   ResultWriter(const ResultWriter&) = delete;
   ResultWriter& operator=(const ResultWriter&) = delete;
@@ -165,6 +167,10 @@ class ResultWriter {
   // not in RunInfo::members is an std::invalid_argument.
   void add(const ImageOutcome& outcome, const std::string& stem,
            const std::map<std::string, std::string>& outputs = {});
+  // add() in two steps: the row's CSV and JSONL lines, and their appending (in row order).
+  std::pair<std::string, std::string> format(const ImageOutcome& outcome, const std::string& stem,
+                                             const std::map<std::string, std::string>& outputs) const;
+  void append(const std::string& csv_line, const std::string& json_line);
   void finish();
 
   // The CSV header (also the order of the fields in every row).
@@ -190,6 +196,9 @@ class ResultWriter {
 
 struct ReportOptions {
   std::filesystem::path out_dir = "out";
+  // false: no run.json and no results files, only the images' own files (a rank of a sharded
+  // run other than 0: rank 0 writes the results).
+  bool results = true;
   bool overlays = true;   // <out>/overlays/<stem>/<member>.png
   bool montage = true;    // <out>/montage/<stem>.png
   bool save_maps = false; // <out>/maps/<stem>/<member>.npy (float32) and mask.npy (uint8)
@@ -198,6 +207,13 @@ struct ReportOptions {
 
 struct ReportCounts {
   size_t images = 0, ok = 0, errors = 0, abstained = 0;
+};
+
+// One image's outputs as ReportWriter::prepare leaves them: its files written, its result
+// lines formatted, not yet appended. What a rank of a sharded run sends to rank 0.
+struct PreparedRow {
+  std::string csv, json;
+  bool ok = false, abstained = false;
 };
 
 // Writes run.json at construction (finished: false), then per add() the CSV/JSONL rows and
@@ -212,6 +228,12 @@ class ReportWriter {
   // failure to write an image file is thrown (Error naming the path).
   void add(const ImageOutcome& outcome);
   void finish();
+
+  // add() in two steps, for sharded runs (classify.h): prepare writes the image's files under
+  // `stem` (empty for an error row) and formats its rows; append adds them to the results in
+  // the order it is called and counts them.
+  PreparedRow prepare(const ImageOutcome& outcome, const std::string& stem);
+  void append(const PreparedRow& row);
 
   const ReportCounts& counts() const { return counts_; }
   const RunInfo& run() const { return run_; }

@@ -67,6 +67,9 @@ int main(int argc, char** argv) {
     ("no-progress", po::bool_switch(&no_progress), "no progress bar on stderr")
     ("input", po::value(&rq.inputs)->multitoken(), "inputs (positional)");
   // clang-format on
+  // Sharded: each rank classifies every world-th batch; rank 0 writes the results in input order.
+  DistCli dist;
+  dist.add_to(opts);
   po::positional_options_description pos;
   pos.add("input", -1);
 
@@ -122,7 +125,13 @@ int main(int argc, char** argv) {
     rq.montage = !no_montage;
     rq.progress = !no_progress;
     rq.allow_untrained = allow_untrained;
+    rq.dist = dist.dist_options();
     const ClassifySummary s = run_classify(rq);
+    if (rq.dist.rank != 0) {
+      std::cout << describe(rq.dist) << ": classified " << s.images << " images; rank 0 wrote "
+                << (rq.out / "results.csv").string() << "\n";
+      return s.failed > 0 ? 1 : 0;
+    }
     std::cout << "classified " << s.images << " images in " << s.seconds << " s: "
               << (s.images - s.failed - s.abstained) << " labelled, " << s.abstained
               << " abstained, " << s.failed << " failed -> " << rq.out.string() << "\n";

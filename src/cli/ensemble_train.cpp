@@ -11,7 +11,6 @@
 
 #include "cli_common.h"
 #include "gradgate/config.h"
-#include "gradgate/distributed.h"
 #include "gradgate/error.h"
 #include "process_policy.h"
 #include "gradgate/train.h"
@@ -104,13 +103,9 @@ int main(int argc, char** argv) {
   try {
     if (argc > 1 && std::string(argv[1]) == "import") return run_import(argc - 1, argv + 1);
 
-    std::string task, data, out, members, init, member_lr, weights_dtype, dist_mode;
+    std::string task, data, out, members, init, member_lr, weights_dtype;
     TrainOptions o;
-    DistOptions dist;  // unset fields come from torchrun's variables (resolve_dist_options)
-    dist.world_size = 0;
-    dist.rank = -1;
-    dist.master_addr.clear();
-    dist.master_port = 0;
+    DistCli dist;
     po::options_description opts(
         "ensemble-train --task T --data MANIFEST|DIR --out DIR [options]\n"
         "ensemble-train import --help\n\n"
@@ -149,19 +144,8 @@ int main(int argc, char** argv) {
       ("no-domain", "do not fit the domain check (domain.pt) after training")
       ("restart", "ignore checkpoints of an earlier run and start again")
       ("quiet,q", "no progress line");
-    po::options_description dist_opts(
-        "Several processes (on one machine or several; the environment variables of torchrun\n"
-        "and Slurm launchers are read when the options are not given)");
-    dist_opts.add_options()
-      ("world-size", po::value(&dist.world_size), "processes in all (WORLD_SIZE; default 1)")
-      ("rank", po::value(&dist.rank), "this process, 0..world-size-1 (RANK); rank 0 hosts the rendezvous and writes the folder")
-      ("master-addr", po::value(&dist.master_addr), "rank 0's address (MASTER_ADDR; default 127.0.0.1)")
-      ("master-port", po::value(&dist.master_port), "rank 0's rendezvous TCP port (MASTER_PORT; default 29500)")
-      ("gloo-interface", po::value(&dist.interface), "network interface for Gloo (GLOO_SOCKET_IFNAME; default: the host name's address)")
-      ("dist-timeout", po::value(&dist.timeout_seconds)->default_value(300), "seconds a rank waits for the others before failing")
-      ("dist-mode", po::value(&dist_mode)->default_value("data"), "data: every member trained by all ranks, each taking its share of every batch; members: each rank trains whole members (round robin) into an output folder all ranks share");
-    opts.add(dist_opts);
     // clang-format on
+    dist.add_to(opts, "data: every member trained by all ranks, each taking its share of every batch; members: each rank trains whole members (round robin) into an output folder all ranks share");
     po::variables_map vm;
     if (!gradgate::parse_options(argc, argv, opts, vm, nullptr,
         "  ensemble-train --task covid-vs-other --data ../shared/data/cxr/manifest.csv --out models/covid-vs-other --epochs 6 --patience 3 --member-lr vgg19=1e-4\n"
@@ -185,8 +169,7 @@ int main(int argc, char** argv) {
     o.resume = !vm.count("restart");
     o.fit_domain = !vm.count("no-domain");
     o.progress = !vm.count("quiet");
-    dist.mode = dist_mode_names().from_string(dist_mode);
-    o.dist = resolve_dist_options(dist);
+    o.dist = dist.dist_options();
     const TaskSpec spec = resolve_task(task);
     const TrainSummary summary = train_ensemble(spec, data, o, out);
     if (o.dist.rank == 0)

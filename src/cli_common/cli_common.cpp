@@ -101,4 +101,37 @@ void print_network_table(std::ostream& out, const std::string& preset) {
   }
 }
 
+DistCli::DistCli() {
+  // Unset: resolve_dist_options takes these from the environment, then its defaults.
+  given_.world_size = 0;
+  given_.rank = -1;
+  given_.master_addr.clear();
+  given_.master_port = 0;
+}
+
+namespace po = boost::program_options;
+
+void DistCli::add_to(po::options_description& opts, const char* modes_help) {
+  po::options_description d(
+      "Several processes, on one machine or several (torchrun's and Slurm launchers' variables\n"
+      "are read for the options not given)");
+  // clang-format off
+  d.add_options()
+    ("world-size", po::value(&given_.world_size), "processes in all (WORLD_SIZE; default 1)")
+    ("rank", po::value(&given_.rank), "this process, 0..world-size-1 (RANK); rank 0 hosts the rendezvous and writes the results")
+    ("master-addr", po::value(&given_.master_addr), "rank 0's address (MASTER_ADDR; default 127.0.0.1)")
+    ("master-port", po::value(&given_.master_port), "rank 0's rendezvous TCP port (MASTER_PORT; default 29500)")
+    ("gloo-interface", po::value(&given_.interface), "network interface for Gloo (GLOO_SOCKET_IFNAME; default: the host name's address)")
+    ("dist-timeout", po::value(&given_.timeout_seconds)->default_value(300), "seconds a rank waits for the others before failing");
+  if (modes_help) d.add_options()("dist-mode", po::value(&mode_)->default_value("data"), modes_help);
+  // clang-format on
+  opts.add(d);
+}
+
+DistOptions DistCli::dist_options() const {
+  DistOptions o = given_;
+  o.mode = dist_mode_names().from_string(mode_);
+  return resolve_dist_options(o);
+}
+
 }  // namespace gradgate

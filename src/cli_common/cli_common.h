@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gradgate/common/strings.h"  // join, split_list (the tools use them)
+#include "gradgate/distributed.h"
 #include "gradgate/task.h"  // require_task
 
 namespace gradgate {
@@ -34,5 +35,20 @@ bool print_version_if_asked(int argc, char** argv);
 // The zoo as a table: member, family, torchvision name, input side and width at `preset`,
 // parameter count (built at that preset with 1000 classes), feature layer, study's layer.
 void print_network_table(std::ostream& out, const std::string& preset);
+
+// The options of a tool that runs over several processes (--world-size, --rank,
+// --master-addr, --master-port, --gloo-interface, --dist-timeout and, with `modes`,
+// --dist-mode), as one group of `opts`. After parsing, dist_options() fills what was not given
+// from torchrun's variables (resolve_dist_options) and checks it.
+class DistCli {
+ public:
+  DistCli();
+  void add_to(boost::program_options::options_description& opts, const char* modes_help = nullptr);
+  DistOptions dist_options() const;
+
+ private:
+  DistOptions given_;
+  std::string mode_ = "data";
+};
 
 }  // namespace gradgate

@@ -1,6 +1,8 @@
 #include "gradgate/classify.h"
 
 #include <chrono>
+#include <cstring>
+#include <optional>
 #include <memory>
 #include <iostream>
 
@@ -16,6 +18,7 @@
 #include "gradgate/output_dir.h"
 #include "gradgate/store/models_manifest.h"
 #include "gradgate/report.h"
+#include "gradgate/comm.h"
 #include "gradgate/task.h"
 
 namespace gradgate {
@@ -147,6 +150,52 @@ DomainSetup resolve_domain(const ClassifyRequest& rq, const TaskConfig& task, co
 
 }  // namespace
 
+namespace {
+
+// `n` bytes at `p` as a uint8 tensor (sharing them), for Comm::allgather.
+torch::Tensor byte_tensor(const void* p, size_t n) {
+  if (n == 0) return torch::empty({0}, torch::kUInt8);
+  return torch::from_blob(const_cast<void*>(p), {static_cast<int64_t>(n)}, torch::kUInt8);
+}
+
+// A prepared row on the wire between ranks: ok, abstained, domain-flagged bytes, then the CSV
+// and JSONL lines, each after its length (8 bytes, this machine's order: the ranks run the
+// same build).
+void pack_row(const PreparedRow& row, bool flagged, std::string& out) {
+  out.push_back(row.ok ? 1 : 0);
+  out.push_back(row.abstained ? 1 : 0);
+  out.push_back(flagged ? 1 : 0);
+  for (const std::string* s : {&row.csv, &row.json}) {
+    const uint64_t n = s->size();
+    out.append(reinterpret_cast<const char*>(&n), sizeof n);
+    out += *s;
+  }
+}
+
+PreparedRow unpack_row(const std::string& in, size_t& at, bool& flagged) {
+  auto need = [&](size_t n) {
+    if (at + n > in.size()) throw DistributedError("a rank sent a truncated result row");
+  };
+  PreparedRow row;
+  need(3);
+  row.ok = in[at] != 0;
+  row.abstained = in[at + 1] != 0;
+  flagged = in[at + 2] != 0;
+  at += 3;
+  for (std::string* s : {&row.csv, &row.json}) {
+    uint64_t n = 0;
+    need(sizeof n);
+    std::memcpy(&n, in.data() + at, sizeof n);
+    at += sizeof n;
+    need(n);
+    s->assign(in, at, n);
+    at += n;
+  }
+  return row;
+}
+
+}  // namespace
+
 ClassifySummary run_classify(const ClassifyRequest& rq) {
   const auto t0 = std::chrono::steady_clock::now();
   require_task(rq.task);
@@ -179,9 +228,15 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
   }
   for (const auto& w : input_warnings) std::cerr << "warning: " << w << "\n";
   InputStream inputs(rq.inputs, {rq.out});
+  // Several ranks meet here: the checks above fail alike on every rank.
+  std::shared_ptr<Comm> comm;
+  if (rq.dist.distributed()) comm = Comm::connect(rq.dist);
+  const bool writer = !comm || comm->rank() == 0;  // rank 0 writes the results
+  const int world = comm ? comm->world() : 1, rank = comm ? comm->rank() : 0;
   // The folder is this run's from here on: a second run into it fails now, naming this one,
   // before loading any member.
-  const OutputLock out_lock(rq.out);
+  std::optional<OutputLock> out_lock;
+  if (writer) out_lock.emplace(rq.out);
   // One plan for both modes: --serial runs the members one after another with the intra-op
   // thread count each has in a parallel run, so the results are bit-identical (parallel.h);
   // more threads per member would change torch's summation order (differences of 1e-5).
@@ -232,17 +287,26 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
   ro.save_maps = rq.save_maps;
   // Everything is loaded: an earlier run's outputs go now, so none outlive it beside the new
   // results (and a run that failed above left them as they were).
-  clear_previous_outputs(rq.out);
+  ro.results = writer;
+  std::exception_ptr setup_failed;
+  if (writer) {
+    try {
+      clear_previous_outputs(rq.out);
+    } catch (...) {
+      setup_failed = std::current_exception();
+    }
+  }
+  // The other ranks write their images' files only once rank 0 has cleared the folder.
+  if (comm && !comm->all_ok(!setup_failed) && !setup_failed)
+    throw DistributedError(describe(rq.dist) + ": rank 0 could not prepare " + rq.out.string());
+  if (setup_failed) std::rethrow_exception(setup_failed);
   // Output names follow the input order (rows are added in it), so reruns name files the same way.
   ReportWriter report(ro, info);
-  ProgressBar progress(total, "classify", rq.progress ? ProgressBar::Mode::Auto : ProgressBar::Mode::Off);
+  ProgressBar progress(total, "classify",
+                       rq.progress && writer ? ProgressBar::Mode::Auto : ProgressBar::Mode::Off);
 
-  std::size_t end = 0;
-  while (true) {
-    std::vector<InputImage> batch;
-    for (InputImage in; batch.size() < static_cast<size_t>(rq.batch) && inputs.next(in);) batch.push_back(std::move(in));
-    if (batch.empty()) break;
-    end += batch.size();
+  // One batch of inputs → its rows (ImageOutcome), in input order.
+  auto classify_batch = [&](const std::vector<InputImage>& batch) {
     // Load and mask each image (in parallel: loading and the U-Net are per image); a failure
     // becomes that image's row, the batch goes on.
     std::vector<ImageOutcome> rows(batch.size());
@@ -288,12 +352,66 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
         rows[good[g]] = std::move(done[g]);
       }
     }
-    for (const auto& row : rows) {
-      report.add(row);
-      ++summary.images;
-      if (row.ok && row.domain.flagged) ++summary.out_of_domain;
-      if (!row.ok) ++summary.failed;
-      else if (row.vote.abstained) ++summary.abstained;
+    return rows;
+  };
+  auto count = [&](bool ok, bool abstained, bool flagged) {
+    ++summary.images;
+    if (ok && flagged) ++summary.out_of_domain;
+    if (!ok) ++summary.failed;
+    else if (abstained) ++summary.abstained;
+  };
+
+  std::size_t end = 0;
+  while (true) {
+    // A round: the next `world` batches; rank r classifies the r-th (one process: one batch).
+    std::vector<std::vector<InputImage>> round;
+    for (int r = 0; r < world; ++r) {
+      std::vector<InputImage> batch;
+      for (InputImage in; batch.size() < static_cast<size_t>(rq.batch) && inputs.next(in);) batch.push_back(std::move(in));
+      if (batch.empty()) break;
+      end += batch.size();
+      round.push_back(std::move(batch));
+    }
+    if (round.empty()) break;
+    std::vector<ImageOutcome> rows;
+    if (rank < static_cast<int>(round.size())) rows = classify_batch(round[rank]);
+    if (!comm) {
+      for (const auto& row : rows) {
+        report.add(row);
+        count(row.ok, row.vote.abstained, row.domain.flagged);
+      }
+      progress.update(end);
+      continue;
+    }
+    // Output stems take the order of the inputs, over the ok images of every rank's batch:
+    // each rank learns which were ok and names them all, in the same order, as one process.
+    std::vector<uint8_t> ok(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) ok[i] = rows[i].ok ? 1 : 0;
+    const auto oks = comm->allgather(byte_tensor(ok.data(), ok.size()));
+    std::vector<std::string> my_stems;
+    for (size_t r = 0; r < round.size(); ++r)
+      for (size_t i = 0; i < round[r].size(); ++i) {
+        const bool row_ok = oks[r].numel() > static_cast<int64_t>(i) && oks[r][i].item<uint8_t>() != 0;
+        const std::string stem = row_ok ? report.stem_for(round[r][i].image) : std::string();
+        if (static_cast<int>(r) == rank) my_stems.push_back(stem);
+      }
+    // This rank's files, then its rows to rank 0, which appends every rank's in input order.
+    std::string packed;
+    for (size_t i = 0; i < rows.size(); ++i)
+      pack_row(report.prepare(rows[i], my_stems[i]), rows[i].ok && rows[i].domain.flagged, packed);
+    const auto parts = comm->allgather(byte_tensor(packed.data(), packed.size()));
+    if (writer) {
+      for (const auto& part : parts) {
+        const std::string bytes(reinterpret_cast<const char*>(part.data_ptr()), static_cast<size_t>(part.numel()));
+        for (size_t at = 0; at < bytes.size();) {
+          bool flagged = false;
+          const PreparedRow row = unpack_row(bytes, at, flagged);
+          report.append(row);
+          count(row.ok, row.abstained, flagged);
+        }
+      }
+    } else {
+      for (const auto& row : rows) count(row.ok, row.vote.abstained, row.domain.flagged);
     }
     progress.update(end);
   }

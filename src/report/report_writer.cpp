@@ -1,6 +1,7 @@
 // One run's outputs: run.json, the result rows, overlays, montages and raw maps.
 #include <chrono>
 #include <cstdio>
+#include <tuple>
 
 #include "gradgate/common/png.h"
 #include "gradgate/error.h"
@@ -23,8 +24,8 @@ ReportWriter::ReportWriter(ReportOptions options, RunInfo run)
                                     : std::string(to_string(run_.gate.criterion)) + " >= " + tau + ", quorum " +
                                           std::to_string(run_.gate.quorum);
   }
-  results_ = std::make_unique<ResultWriter>(options_.out_dir, run_);
-  write_run_json(false);
+  results_ = std::make_unique<ResultWriter>(options_.out_dir, run_, options_.results);
+  if (options_.results) write_run_json(false);
 }
 
 ReportWriter::~ReportWriter() = default;
@@ -72,10 +73,13 @@ void ReportWriter::write_run_json(bool finished) {
 }
 
 void ReportWriter::add(const ImageOutcome& o) {
-  std::map<std::string, std::string> outputs;
   // Only rows with outputs take a stem (an error row has none): a run streaming a million
   // unreadable paths keeps no name for them.
-  const std::string stem = o.ok ? names_.stem_for(o.image) : std::string();
+  append(prepare(o, o.ok ? names_.stem_for(o.image) : std::string()));
+}
+
+PreparedRow ReportWriter::prepare(const ImageOutcome& o, const std::string& stem) {
+  std::map<std::string, std::string> outputs;
   if (o.ok) {
     const fs::path& out = options_.out_dir;
     std::vector<std::string> files(o.members.size());
@@ -107,17 +111,26 @@ void ReportWriter::add(const ImageOutcome& o) {
       if (any) outputs["maps"] = "maps/" + stem;
     }
   }
-  results_->add(o, stem, outputs);
+  PreparedRow row;
+  std::tie(row.csv, row.json) = results_->format(o, stem, outputs);
+  row.ok = o.ok;
+  row.abstained = o.ok && (o.vote.abstained || o.gate.abstain);
+  return row;
+}
+
+void ReportWriter::append(const PreparedRow& row) {
+  results_->append(row.csv, row.json);
   std::lock_guard<std::mutex> lock(mutex_);
   ++counts_.images;
-  if (!o.ok) ++counts_.errors;
+  if (!row.ok) ++counts_.errors;
   else {
     ++counts_.ok;
-    if (o.vote.abstained || o.gate.abstain) ++counts_.abstained;
+    if (row.abstained) ++counts_.abstained;
   }
 }
 
 void ReportWriter::finish() {
+  if (!options_.results) return;
   results_->finish();
   std::lock_guard<std::mutex> lock(mutex_);
   write_run_json(true);

@@ -71,7 +71,8 @@ const char* kJsonlPart = "results.jsonl.part";
 
 }  // namespace
 
-ResultWriter::ResultWriter(const fs::path& out_dir, const RunInfo& run) : run_(run), dir_(out_dir) {
+ResultWriter::ResultWriter(const fs::path& out_dir, const RunInfo& run, bool open_files)
+    : run_(run), dir_(out_dir) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) throw Error("cannot create output folder " + dir_.string() + ": " + ec.message());
@@ -88,6 +89,10 @@ ResultWriter::ResultWriter(const fs::path& out_dir, const RunInfo& run) : run_(r
     for (const char* f : {"_label", "_prob", "_share", "_lift", "_excess", "_status", "_passed", "_kept"})
       columns_.push_back(m + f);
 
+  if (!open_files) {
+    finished_ = true;  // nothing to append to
+    return;
+  }
   csv_ = open_part(dir_ / kCsvPart);
   try {
     jsonl_ = open_part(dir_ / kJsonlPart);
@@ -252,11 +257,19 @@ std::string ResultWriter::json_row(const ImageOutcome& o, const std::string& ste
   return j;
 }
 
+std::pair<std::string, std::string> ResultWriter::format(
+    const ImageOutcome& o, const std::string& stem, const std::map<std::string, std::string>& outputs) const {
+  return {csv_row(o, stem), json_row(o, stem, outputs)};
+}
+
 void ResultWriter::add(const ImageOutcome& o, const std::string& stem,
                        const std::map<std::string, std::string>& outputs) {
   // Formatting outside the lock; the lock only orders the two appends.
-  const std::string csv = csv_row(o, stem);
-  const std::string json = json_row(o, stem, outputs);
+  const auto [csv, json] = format(o, stem, outputs);
+  append(csv, json);
+}
+
+void ResultWriter::append(const std::string& csv, const std::string& json) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (finished_) throw std::logic_error("ResultWriter::add after finish()");
   put(csv_, csv, dir_ / kCsvPart);
@@ -266,7 +279,7 @@ void ResultWriter::add(const ImageOutcome& o, const std::string& stem,
 
 void ResultWriter::finish() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (finished_) return;
+  if (finished_ || !csv_) return;
   finished_ = true;
   const auto close_and_rename = [&](std::FILE*& f, const char* part, const char* final_name) {
     const bool ok = std::fclose(f) == 0;

@@ -261,7 +261,7 @@ void save_models_manifest(const ModelsManifest& m, const fs::path& dir) {
     y << YAML::Key << "width" << YAML::Value << e.width;
     if (e.classifier_width > 0)
       y << YAML::Key << "classifier_width" << YAML::Value << e.classifier_width;
-    const fs::path rel = e.file.is_absolute() ? e.file.lexically_relative(dir) : e.file;
+    const fs::path rel = e.file.is_absolute() ? e.file.lexically_relative(fs::absolute(dir)) : e.file;
     y << YAML::Key << "file" << YAML::Value << (rel.empty() ? e.file : rel).string();
     if (!e.weights_hash.empty()) y << YAML::Key << "weights_hash" << YAML::Value << e.weights_hash;
     y << YAML::Key << "normalization" << YAML::Value << YAML::BeginMap;
@@ -324,7 +324,7 @@ void save_models_manifest(const ModelsManifest& m, const fs::path& dir) {
   if (m.domain) {
     const DomainRecord& d = *m.domain;
     y << YAML::Key << "domain" << YAML::Value << YAML::BeginMap;
-    const fs::path rel = d.file.is_absolute() ? d.file.lexically_relative(dir) : d.file;
+    const fs::path rel = d.file.is_absolute() ? d.file.lexically_relative(fs::absolute(dir)) : d.file;
     y << YAML::Key << "file" << YAML::Value << (rel.empty() ? d.file : rel).string();
     y << YAML::Key << "hash" << YAML::Value << d.hash;
     y << YAML::Key << "members_hash" << YAML::Value << d.members_hash;

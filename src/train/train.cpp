@@ -399,7 +399,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     e.input_side = s.input_side;
     e.width = s.width;
     e.classifier_width = s.classifier_width;
-    e.file = out / s.file;
+    e.file = fs::absolute(out) / s.file;  // the manifest stores it relative to its folder
     e.normalization = cards[i].normalization;
     e.epochs = s.epochs_run;
     e.best_epoch = s.best_epoch;
@@ -487,7 +487,7 @@ fs::path import_members(const TaskSpec& task, const fs::path& from, const Import
     e.input_side = p.input_side;
     e.width = p.width;
     e.classifier_width = p.classifier_width;
-    e.file = out / (name + ".pt");
+    e.file = fs::absolute(out) / (name + ".pt");
     e.weights_hash = weights_file_hash(e.file);
     e.normalization = card.normalization;
     mm.members.push_back(e);
