@@ -423,6 +423,9 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
     progress.note(job.name + ": resuming from " + ckpt.string() + " after epoch " +
                   std::to_string(st.epoch) + (st.finished ? " (finished)" : ""));
   const bool higher_better = opt.select == "auc";
+  // Data parallel: time spent in the gradients' all-reduce (this session), against the epochs'
+  // training time: what overlapping it with the backward pass could save at most.
+  double sync_seconds = 0.0, session_train_seconds = 0.0;
 
   while (!st.finished && st.epoch < opt.epochs) {
     const int epoch = st.epoch;  // 0-based
@@ -476,7 +479,11 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
           ds.global_weight += opt.balance == "loss" ? class_w[item.label] : 1.0;
           if (!item.mask.empty()) ++ds.global_masked;
         }
-        ds.sync = [comm](const std::vector<torch::Tensor>& grads) { comm->allreduce_sum(grads); };
+        ds.sync = [comm, &sync_seconds](const std::vector<torch::Tensor>& grads) {
+          const auto s0 = Clock::now();
+          comm->allreduce_sum(grads);
+          sync_seconds += std::chrono::duration<double>(Clock::now() - s0).count();
+        };
         shard_dropout(*model, static_cast<int64_t>(idx.size()), rank, world);
       }
       StepLoss step = train_step(model, *optimizer, x, y,
@@ -528,6 +535,7 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
     }
     st.epoch = epoch + 1;
     st.seconds += train_seconds;
+    session_train_seconds += train_seconds;
     st.images += seen;
     if (st.epoch >= opt.epochs || st.bad_epochs >= opt.patience) st.finished = true;
     if (writer) save_checkpoint(ckpt, job.config_tag, *model, best, *optimizer, st);
@@ -539,6 +547,11 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
       progress.note(job.name + ": early stop after epoch " + std::to_string(st.epoch) + " (no " +
                     opt.select + " improvement for " + std::to_string(opt.patience) + " epochs)");
   }
+  if (comm && session_train_seconds > 0)
+    progress.note(job.name + ": gradient all-reduce " + std::to_string(std::lround(sync_seconds * 1000)) +
+                  " ms of " + std::to_string(std::lround(session_train_seconds * 1000)) + " ms training (" +
+                  std::to_string(std::lround(100.0 * sync_seconds / session_train_seconds)) +
+                  "%, rank " + std::to_string(rank) + ")");
   progress.finish(job.name);
 
   restore(*model, best);
