@@ -25,17 +25,11 @@
 #include "test_util.h"
 
 using namespace gradgate;
+using gradgate::testing::slurp;
 using gradgate::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Every entry of `dir` by file name.
 std::vector<std::string> names_in(const fs::path& dir) {

@@ -30,6 +30,7 @@
 #include "train/compat.h"
 
 using namespace gradgate;
+using gradgate::testing::slurp;
 using gradgate::testing::TempDir;
 using gradgate::testing::contains;
 using gradgate::testing::error_of;
@@ -219,11 +220,7 @@ namespace {
 fs::path train_tool() { return fs::path(GRADGATE_TEST_WORK_DIR).parent_path() / "bin" / "ensemble-train"; }
 
 const fs::path& dist_phantoms() {
-  static const fs::path dir = [] {
-    fs::path d = fs::path(GRADGATE_TEST_WORK_DIR) / "dist-phantoms-64x24";
-    if (!fs::exists(d / "manifest.csv")) write_phantom_dataset(d, 24, 64, 11);
-    return d;
-  }();
+  static const fs::path dir = gradgate::testing::shared_phantoms("dist-phantoms-64x24", 24, 64, 11);
   return dir;
 }
 
@@ -248,13 +245,6 @@ int wait_exit(pid_t pid) {
   int status = 0;
   waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string slurp(const fs::path& f) {
-  std::ifstream in(f);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 std::vector<std::string> train_args(const fs::path& task, const fs::path& out, const std::string& member,

@@ -21,19 +21,13 @@
 #include "test_util.h"
 
 using namespace gradgate;
+using gradgate::testing::slurp;
 using gradgate::testing::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
 const std::vector<std::string> kClasses = {"normal", "pneumonia"};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // One synthetic image: per member (probability of class 1, in-lung share, status).
 struct FakeMember {

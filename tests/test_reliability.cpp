@@ -32,6 +32,7 @@
 
 using namespace gradgate;
 namespace fs = std::filesystem;
+using gradgate::testing::slurp;
 using gradgate::testing::TempDir;
 using gradgate::testing::contains;
 using gradgate::testing::error_of;
@@ -48,13 +49,6 @@ void write_archive(const fs::path& file, const std::string& pkl) {
 
 // The file: protocol 2, None, then `n` TUPLE1 opcodes (each wraps the last value).
 std::string nested_tuples(int n) { return std::string("\x80\x02N") + std::string(n, '\x85') + "."; }
-
-std::string slurp(const fs::path& f) {
-  std::ifstream in(f, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::vector<std::string> lines_of(const fs::path& f) {
   std::ifstream in(f);

@@ -24,6 +24,7 @@
 #include "test_util.h"
 
 using namespace gradgate;
+using gradgate::testing::slurp;
 using gradgate::testing::TempDir;
 namespace fs = std::filesystem;
 
@@ -116,13 +117,6 @@ ImageOutcome failed(const fs::path& image, const std::string& error) {
   o.ok = false;
   o.error = error;
   return o;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // RFC 4180 reader: quoted fields may hold commas, doubled quotes and newlines.

@@ -14,6 +14,7 @@
 #include "test_util.h"
 
 using namespace gradgate;
+using gradgate::testing::slurp;
 using gradgate::testing::TempDir;
 
 namespace {
@@ -32,13 +33,6 @@ cv::Mat random_lungs(std::mt19937& rng, cv::Size size) {
     cv::ellipse(m, c, axes, 0, 0, 360, cv::Scalar(255), cv::FILLED);
   }
   return m;
-}
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace

@@ -36,6 +36,7 @@
 #include "train/train_data.h"
 
 using namespace gradgate;
+using gradgate::testing::slurp;
 using gradgate::testing::TempDir;
 using gradgate::testing::contains;
 using gradgate::testing::error_of;
@@ -47,11 +48,7 @@ namespace {
 
 // One small phantom set shared by the tests of this file (written once per process).
 const fs::path& phantoms() {
-  static const fs::path dir = [] {
-    fs::path d = fs::path(GRADGATE_TEST_WORK_DIR) / "train-phantoms-64x40";
-    if (!fs::exists(d / "manifest.csv")) write_phantom_dataset(d, 40, 64, 7);
-    return d;
-  }();
+  static const fs::path dir = gradgate::testing::shared_phantoms("train-phantoms-64x40", 40, 64, 7);
   return dir;
 }
 
@@ -78,13 +75,6 @@ std::vector<torch::Tensor> weights_of(const fs::path& file, int64_t classes) {
   std::vector<torch::Tensor> v = m->parameters();
   for (auto& b : m->buffers()) v.push_back(b);
   return v;
-}
-
-std::string slurp(const fs::path& f) {
-  std::ifstream in(f);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace

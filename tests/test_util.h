@@ -8,9 +8,11 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "gradgate/config.h"
+#include "gradgate/phantom.h"
 #include "gradgate/store/models_manifest.h"
 
 namespace gradgate::testing {
@@ -39,6 +41,14 @@ class TempDir {
  private:
   fs::path path_;
 };
+
+// A file's bytes ("" when it cannot be read).
+inline std::string slurp(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
 
 // The cxr data set (GRADGATE_CXR_DATA, set by ctest from the CMake option of that name).
 inline std::optional<fs::path> cxr_data_dir() {
@@ -69,6 +79,14 @@ inline std::string error_of(const std::function<void()>& f) {
 }
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// A phantom data set kept in the build tree across tests and runs (test-work/<name>): written
+// by the first test that asks for it.
+inline fs::path shared_phantoms(const std::string& name, int per_class, int side, uint64_t seed) {
+  const fs::path d = fs::path(GRADGATE_TEST_WORK_DIR) / name;
+  if (!fs::exists(d / "manifest.csv")) write_phantom_dataset(d, per_class, side, seed);
+  return d;
+}
 
 // A two-class task over the phantoms (whose source is "phantom", which the shipped tasks
 // do not use): normal vs any opacity; one darknet19 member at the tiny preset by default.
