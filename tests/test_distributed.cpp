@@ -21,6 +21,7 @@
 
 #include "gradgate/comm.h"
 #include "gradgate/distributed.h"
+#include "gradgate/gradient_reducer.h"
 #include "gradgate/phantom.h"
 #include "gradgate/store/models_manifest.h"
 #include "gradgate/train.h"
@@ -163,6 +164,57 @@ TEST(Comm, CollectivesOnTwoRanks) {
     EXPECT_FALSE(c.all_ok(c.rank() == 0));
     c.barrier();
   });
+}
+
+// The gradients summed during backward equal each rank's own gradients summed by hand, over
+// several buckets, with a parameter the loss does not reach (zeros on every rank), step after
+// step with the same reducer; most buckets leave before backward ends.
+TEST(GradientReducer, LeavesTheRanksSumInEveryGradient) {
+  auto grads_of = [](int rank, int step, bool reduce, Comm* comm) {
+    // No global RNG: the ranks are threads of one process.
+    torch::nn::Sequential net(torch::nn::Linear(6, 16), torch::nn::Tanh(), torch::nn::Linear(16, 16),
+                              torch::nn::Tanh(), torch::nn::Linear(16, 3));
+    torch::nn::Linear unused(4, 2);
+    std::vector<torch::Tensor> params = net->parameters();
+    for (auto& p : unused->parameters()) params.insert(params.begin(), p);  // first: its bucket leaves last
+    {
+      torch::NoGradGuard no_grad;
+      double phase = 0.3;
+      for (auto& p : params) p.copy_(torch::arange(p.numel(), torch::kFloat32).add(phase++).sin().view_as(p) * 0.5);
+    }
+    std::unique_ptr<GradientReducer> reducer;
+    if (reduce) reducer = std::make_unique<GradientReducer>(*comm, params, /*bucket_bytes=*/256);
+    std::vector<torch::Tensor> out;
+    for (int s = 0; s <= step; ++s) {
+      for (auto& p : params) p.mutable_grad() = torch::Tensor();
+      const auto x = torch::arange(30, torch::kFloat32).reshape({5, 6}).mul(0.37 * (rank + 1) + s).cos();
+      const auto loss = net->forward(x).pow(2).sum();
+      if (reducer) reducer->begin_step();
+      loss.backward();
+      if (reducer) {
+        reducer->finish_step();
+        EXPECT_GT(reducer->buckets(), 3u);
+        EXPECT_GT(reducer->launched_early(), 0);
+      }
+    }
+    for (auto& p : params) out.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+    return out;
+  };
+  for (int step : {0, 2}) {
+    std::vector<torch::Tensor> want = grads_of(0, step, false, nullptr);
+    const auto other = grads_of(1, step, false, nullptr);
+    for (std::size_t i = 0; i < want.size(); ++i) want[i] = want[i] + other[i];
+    std::vector<std::vector<torch::Tensor>> got(2);
+    on_ranks(2, [&](Comm& c) { got[c.rank()] = grads_of(c.rank(), step, true, &c); });
+    for (int r = 0; r < 2; ++r) {
+      ASSERT_EQ(got[r].size(), want.size());
+      for (std::size_t i = 0; i < want.size(); ++i)
+        EXPECT_TRUE(torch::equal(got[r][i], want[i])) << "rank " << r << " step " << step << " param " << i;
+    }
+    // The unused layer's bias and weight (inserted first): zeros.
+    EXPECT_TRUE(torch::equal(got[0][0], torch::zeros({2})));
+    EXPECT_TRUE(torch::equal(got[0][1], torch::zeros({2, 4})));
+  }
 }
 
 TEST(Comm, OneRankNeedsNoRendezvous) {

@@ -46,12 +46,14 @@ struct LungPenaltyInput {
 
 // One rank's part of a data-parallel step (comm.h): the rank holds some rows of the global
 // batch. Its loss is its rows' (weighted) cross-entropy sum divided by the global batch's
-// weight, so the ranks' gradients, summed by `sync` between backward and the optimiser step,
-// are the gradient of the global batch's mean loss, as one process would compute it.
+// weight, so the ranks' gradients, summed over the ranks (gradient_reducer.h: while backward
+// runs, finished before the optimiser step), are the gradient of the global batch's mean
+// loss, as one process would compute it.
 struct DistributedStep {
   double global_weight = 0.0;  // the global batch's sum of class weights (its size when unweighted)
   int64_t global_masked = 0;   // images of the global batch with a lung mask (the penalty's mean)
-  std::function<void(const std::vector<torch::Tensor>& grads)> sync;  // sums over the ranks
+  std::function<void()> before_backward;  // e.g. GradientReducer::begin_step
+  std::function<void()> after_backward;   // leaves the ranks' summed gradients in grad()
 };
 
 struct StepLoss {

@@ -124,6 +124,27 @@ void Comm::allreduce_sum(const std::vector<torch::Tensor>& tensors, int64_t buck
   });
 }
 
+void Comm::Pending::wait() {
+  if (wait_) {
+    auto w = std::move(wait_);
+    wait_ = nullptr;
+    w();
+  }
+}
+
+Comm::Pending Comm::start_allreduce_sum(const torch::Tensor& flat) {
+  Pending p;
+  if (world() == 1) return p;
+  TORCH_CHECK(flat.is_contiguous(), "start_allreduce_sum: expected a contiguous tensor");
+  c10::intrusive_ptr<c10d::Work> work;
+  guarded("all-reduce", [&] {
+    std::vector<torch::Tensor> v{flat};
+    work = impl_->group->allreduce(v);
+  });
+  p.wait_ = [this, work] { guarded("all-reduce", [&] { work->wait(); }); };
+  return p;
+}
+
 void Comm::broadcast(const std::vector<torch::Tensor>& tensors, int root) {
   if (world() == 1 || tensors.empty()) return;
   torch::NoGradGuard no_grad;
@@ -186,6 +207,12 @@ bool Comm::all_ok(bool ok) {
   torch::Tensor bad = torch::tensor({ok ? 0 : 1}, torch::kInt64);
   allreduce_sum({bad});
   return bad.item<int64_t>() == 0;
+}
+
+void Comm::raise_if_failed_anywhere(std::exception_ptr failed, const std::string& elsewhere) {
+  if (all_ok(!failed)) return;
+  if (failed) std::rethrow_exception(failed);
+  throw DistributedError(describe(options_) + ": " + elsewhere);
 }
 
 void Comm::barrier(double timeout_seconds) {

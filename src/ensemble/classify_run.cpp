@@ -297,9 +297,7 @@ ClassifySummary run_classify(const ClassifyRequest& rq) {
     }
   }
   // The other ranks write their images' files only once rank 0 has cleared the folder.
-  if (comm && !comm->all_ok(!setup_failed) && !setup_failed)
-    throw DistributedError(describe(rq.dist) + ": rank 0 could not prepare " + rq.out.string());
-  if (setup_failed) std::rethrow_exception(setup_failed);
+  raise_if_failed(comm.get(), setup_failed, "rank 0 could not prepare " + rq.out.string());
   // Output names follow the input order (rows are added in it), so reruns name files the same way.
   ReportWriter report(ro, info);
   ProgressBar progress(total, "classify",

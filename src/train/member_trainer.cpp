@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -11,6 +12,7 @@
 #include "gradgate/common/fnv1a.h"
 #include "gradgate/distributed.h"
 #include "gradgate/error.h"
+#include "gradgate/gradient_reducer.h"
 #include "gradgate/store/models_manifest.h"
 #include "gradgate/train_step.h"
 #include "gradgate/zoo/registry.h"
@@ -190,11 +192,8 @@ std::string shared_checkpoint_bytes(Comm& comm, const fs::path& path, bool resum
     }
   }
   // Rank 0's failure stops every rank now, not at the next collective's timeout.
-  if (!comm.all_ok(!failed)) {
-    if (failed) std::rethrow_exception(failed);
-    throw DistributedError(describe(comm.options()) + ": rank 0 could not read the checkpoint " +
-                           path.string() + " (see rank 0's error)");
-  }
+  comm.raise_if_failed_anywhere(failed, "rank 0 could not read the checkpoint " + path.string() +
+                                            " (see rank 0's error)");
   return comm.broadcast_bytes(bytes);
 }
 
@@ -423,9 +422,12 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
     progress.note(job.name + ": resuming from " + ckpt.string() + " after epoch " +
                   std::to_string(st.epoch) + (st.finished ? " (finished)" : ""));
   const bool higher_better = opt.select == "auc";
-  // Data parallel: time spent in the gradients' all-reduce (this session), against the epochs'
-  // training time: what overlapping it with the backward pass could save at most.
+  // Data parallel: gradients summed while backward runs. The time spent after backward
+  // waiting for the last buckets (this session), against the epochs' training time.
+  std::unique_ptr<GradientReducer> reducer;
+  if (comm) reducer = std::make_unique<GradientReducer>(*comm, trainable);
   double sync_seconds = 0.0, session_train_seconds = 0.0;
+  std::vector<double> epoch_rates;  // training images/s of each epoch of this session
 
   while (!st.finished && st.epoch < opt.epochs) {
     const int epoch = st.epoch;  // 0-based
@@ -479,9 +481,10 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
           ds.global_weight += opt.balance == "loss" ? class_w[item.label] : 1.0;
           if (!item.mask.empty()) ++ds.global_masked;
         }
-        ds.sync = [comm, &sync_seconds](const std::vector<torch::Tensor>& grads) {
+        ds.before_backward = [&reducer] { reducer->begin_step(); };
+        ds.after_backward = [&reducer, &sync_seconds] {
           const auto s0 = Clock::now();
-          comm->allreduce_sum(grads);
+          reducer->finish_step();
           sync_seconds += std::chrono::duration<double>(Clock::now() - s0).count();
         };
         shard_dropout(*model, static_cast<int64_t>(idx.size()), rank, world);
@@ -536,6 +539,7 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
     st.epoch = epoch + 1;
     st.seconds += train_seconds;
     session_train_seconds += train_seconds;
+    if (train_seconds > 0) epoch_rates.push_back(static_cast<double>(seen) / train_seconds);
     st.images += seen;
     if (st.epoch >= opt.epochs || st.bad_epochs >= opt.patience) st.finished = true;
     if (writer) save_checkpoint(ckpt, job.config_tag, *model, best, *optimizer, st);
@@ -547,11 +551,24 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
       progress.note(job.name + ": early stop after epoch " + std::to_string(st.epoch) + " (no " +
                     opt.select + " improvement for " + std::to_string(opt.patience) + " epochs)");
   }
+  if (epoch_rates.size() > 1) {
+    // The first epoch reads the films from disk, later ones from the cache: say both.
+    std::string rates;
+    for (double r : epoch_rates) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%s%.1f", rates.empty() ? "" : ", ", r);
+      rates += b;
+    }
+    progress.note(job.name + ": training images/s by epoch: " + rates);
+  }
   if (comm && session_train_seconds > 0)
-    progress.note(job.name + ": gradient all-reduce " + std::to_string(std::lround(sync_seconds * 1000)) +
-                  " ms of " + std::to_string(std::lround(session_train_seconds * 1000)) + " ms training (" +
-                  std::to_string(std::lround(100.0 * sync_seconds / session_train_seconds)) +
-                  "%, rank " + std::to_string(rank) + ")");
+    progress.note(job.name + ": waited " + std::to_string(std::lround(sync_seconds * 1000)) +
+                  " ms after backward for the gradients' all-reduce, of " +
+                  std::to_string(std::lround(session_train_seconds * 1000)) + " ms training (" +
+                  std::to_string(std::lround(100.0 * sync_seconds / session_train_seconds)) + "%; " +
+                  std::to_string(reducer->launched_early()) + " of " +
+                  std::to_string(reducer->launched_total()) + " buckets sent during backward, rank " +
+                  std::to_string(rank) + ")");
   progress.finish(job.name);
 
   restore(*model, best);

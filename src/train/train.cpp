@@ -221,9 +221,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
   } catch (...) {
     bad_input = std::current_exception();
   }
-  if (comm && !comm->all_ok(!bad_input) && !bad_input)
-    throw DistributedError(describe(opt.dist) + ": another rank stopped before training (see its error)");
-  if (bad_input) std::rethrow_exception(bad_input);
+  raise_if_failed(comm.get(), bad_input, "another rank stopped before training (see its error)");
 
   // The cores in all: --threads, else every core TBB sees (parallel.h).
   const int threads = plan_threads(opt.threads, 1).cores;
@@ -339,9 +337,7 @@ TrainSummary train_ensemble(const TaskSpec& task, const fs::path& data, const Tr
     // A member takes as long as it takes: the wait for the slowest rank has no timeout of its
     // own (a week; a rank that dies is still seen at once, its connections close).
     comm->barrier(7 * 24 * 3600.0);
-    if (!comm->all_ok(!failed) && !failed)
-      throw DistributedError(describe(opt.dist) + ": another rank's members failed (see its error)");
-    if (failed) std::rethrow_exception(failed);
+    comm->raise_if_failed_anywhere(failed, "another rank's members failed (see its error)");
     if (!writer) {
       TrainSummary partial;
       for (int i : mine) partial.members.push_back(outcomes[i].summary);

@@ -67,18 +67,9 @@ StepLoss train_step(const Member& model, torch::optim::Optimizer& optimizer, con
     out.outside_share = mean_share.item<double>();
     loss = loss + penalty->weight * mean_share;
   }
+  if (dist && dist->before_backward) dist->before_backward();
   loss.backward();
-  if (dist && dist->sync) {
-    std::vector<torch::Tensor> grads;
-    for (auto& p : model->parameters())
-      if (p.requires_grad()) {
-        // A parameter the loss did not reach still takes part (zeros), so every rank sends
-        // the same tensors in the same order.
-        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-        grads.push_back(p.grad());
-      }
-    dist->sync(grads);
-  }
+  if (dist && dist->after_backward) dist->after_backward();
   optimizer.step();
   out.total = loss.item<double>();
   return out;
