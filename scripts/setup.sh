@@ -26,6 +26,8 @@ PACKAGES=(
   python3 python3-numpy python3-torch python3-torchvision
   # PIL for bench/domain_thumbnails.py (also a dependency of python3-torchvision).
   python3-pil
+  # Headless Chromium: tests/browser/check_report.py opens the bench/tune reports in it.
+  chromium
   # The fuzz build of CI (scripts/ci_sanitizers.sh): clang and its libFuzzer/sanitizer
   # runtimes (only recommended by clang-14, so named here). gcc's sanitizers need nothing more.
   clang libclang-rt-14-dev

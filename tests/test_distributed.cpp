@@ -189,10 +189,13 @@ TEST(GradientReducer, LeavesTheRanksSumInEveryGradient) {
       for (auto& p : params) p.mutable_grad() = torch::Tensor();
       const auto x = torch::arange(30, torch::kFloat32).reshape({5, 6}).mul(0.37 * (rank + 1) + s).cos();
       const auto loss = net->forward(x).pow(2).sum();
-      if (reducer) reducer->begin_step();
+      torch::Tensor extra = torch::tensor({rank + 1.0, 10.0 * s}, torch::kFloat64);
+      if (reducer) reducer->begin_step({extra});
       loss.backward();
       if (reducer) {
         reducer->finish_step();
+        // Summed in the same round as the gradients: 1 + 2, and 10 s on each of the two ranks.
+        EXPECT_TRUE(torch::equal(extra, torch::tensor({3.0, 20.0 * s}, torch::kFloat64)));
         EXPECT_GT(reducer->buckets(), 3u);
         EXPECT_GT(reducer->launched_early(), 0);
       }

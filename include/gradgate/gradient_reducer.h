@@ -26,8 +26,10 @@ class GradientReducer {
   GradientReducer(const GradientReducer&) = delete;
   GradientReducer& operator=(const GradientReducer&) = delete;
 
-  // Before each backward pass.
-  void begin_step();
+  // Before each backward pass. `extra` (contiguous tensors, e.g. the step's loss parts) are
+  // summed in the same round: sent at once, ready after finish_step, so they cost no
+  // separate wait.
+  void begin_step(std::vector<torch::Tensor> extra = {});
   // After it: launches what is not launched yet (a parameter the loss did not reach counts
   // as zeros, so every rank sends the same buckets), waits for every bucket and leaves the
   // sum over the ranks in each parameter's grad(). Throws DistributedError as Comm does.
@@ -55,6 +57,7 @@ class GradientReducer {
   std::vector<std::size_t> bucket_of_, offset_of_;
   std::vector<char> seen_;
   std::vector<Bucket> buckets_;
+  std::vector<Comm::Pending> extra_;
   std::size_t next_launch_ = 0;  // buckets are launched in index order on every rank
   bool in_step_ = false;
   std::exception_ptr error_;  // a failure inside a hook, rethrown by finish_step

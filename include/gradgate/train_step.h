@@ -44,6 +44,13 @@ struct LungPenaltyInput {
   torch::Tensor has_mask; // [N] bool
 };
 
+struct StepLoss {
+  double total = 0.0;
+  double cross_entropy = 0.0;
+  double outside_share = 0.0;  // mean over the batch's masked images (0 when none)
+  int64_t masked = 0;          // images of the batch with a mask
+};
+
 // One rank's part of a data-parallel step (comm.h): the rank holds some rows of the global
 // batch. Its loss is its rows' (weighted) cross-entropy sum divided by the global batch's
 // weight, so the ranks' gradients, summed over the ranks (gradient_reducer.h: while backward
@@ -52,15 +59,10 @@ struct LungPenaltyInput {
 struct DistributedStep {
   double global_weight = 0.0;  // the global batch's sum of class weights (its size when unweighted)
   int64_t global_masked = 0;   // images of the global batch with a lung mask (the penalty's mean)
-  std::function<void()> before_backward;  // e.g. GradientReducer::begin_step
+  // Called with the step's loss parts (this rank's), e.g. to start GradientReducer::begin_step
+  // with them, so their sum over the ranks travels with the gradients.
+  std::function<void(const StepLoss& parts)> before_backward;
   std::function<void()> after_backward;   // leaves the ranks' summed gradients in grad()
-};
-
-struct StepLoss {
-  double total = 0.0;
-  double cross_entropy = 0.0;
-  double outside_share = 0.0;  // mean over the batch's masked images (0 when none)
-  int64_t masked = 0;          // images of the batch with a mask
 };
 
 // train_step with the lung penalty (penalty == nullptr or weight 0: the plain step), and as

@@ -40,6 +40,12 @@ GradientReducer::GradientReducer(Comm& comm, std::vector<torch::Tensor> params,
 GradientReducer::~GradientReducer() {
   for (std::size_t k = 0; k < hooks_.size(); ++k) params_[k].remove_hook(hooks_[k]);
   // A step abandoned by an exception may leave transfers in flight over our buffers.
+  for (auto& e : extra_) {
+    try {
+      e.wait();
+    } catch (...) {
+    }
+  }
   for (auto& bk : buckets_)
     if (bk.launched) {
       try {
@@ -49,8 +55,11 @@ GradientReducer::~GradientReducer() {
     }
 }
 
-void GradientReducer::begin_step() {
+void GradientReducer::begin_step(std::vector<torch::Tensor> extra) {
   std::fill(seen_.begin(), seen_.end(), 0);
+  // First, before any bucket, on every rank: the same order of collectives everywhere.
+  extra_.clear();
+  for (auto& t : extra) extra_.push_back(comm_->start_allreduce_sum(t));
   for (auto& bk : buckets_) {
     bk.waiting = static_cast<int>(bk.params.size());
     bk.launched = false;
@@ -99,6 +108,8 @@ void GradientReducer::launch_ready(bool in_backward) {
 void GradientReducer::finish_step() {
   if (comm_->world() == 1) return;
   in_step_ = false;
+  for (auto& e : extra_) e.wait();
+  extra_.clear();
   if (error_) std::rethrow_exception(error_);
   torch::NoGradGuard no_grad;
   for (std::size_t k = 0; k < params_.size(); ++k)

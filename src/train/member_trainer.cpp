@@ -475,13 +475,19 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
         penalty.masks = train_f.masks(local, &aug, aug_seed, job.parallel_load, penalty.has_mask);
       }
       DistributedStep ds;
+      torch::Tensor parts;  // data parallel: the step's loss parts, summed over the ranks
       if (comm) {
         for (auto i : idx) {
           const auto& item = data.split[0][i];
           ds.global_weight += opt.balance == "loss" ? class_w[item.label] : 1.0;
           if (!item.mask.empty()) ++ds.global_masked;
         }
-        ds.before_backward = [&reducer] { reducer->begin_step(); };
+        // The ranks' parts of the batch's mean loss (and outside share) add up to the means:
+        // summed with the gradients, in the same round.
+        ds.before_backward = [&reducer, &parts](const StepLoss& mine) {
+          parts = torch::tensor({mine.cross_entropy, mine.outside_share}, torch::kFloat64);
+          reducer->begin_step({parts});
+        };
         ds.after_backward = [&reducer, &sync_seconds] {
           const auto s0 = Clock::now();
           reducer->finish_step();
@@ -493,9 +499,6 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
                                  opt.balance == "loss" ? class_w_t : torch::Tensor(),
                                  opt.lung_penalty > 0 ? &penalty : nullptr, comm ? &ds : nullptr);
       if (comm) {
-        // The ranks' parts of the batch's mean loss (and outside share) add up to the means.
-        torch::Tensor parts = torch::tensor({step.cross_entropy, step.outside_share}, torch::kFloat64);
-        comm->allreduce_sum({parts});
         step.cross_entropy = parts[0].item<double>();
         step.outside_share = parts[1].item<double>();
         step.masked = ds.global_masked;

@@ -67,7 +67,7 @@ StepLoss train_step(const Member& model, torch::optim::Optimizer& optimizer, con
     out.outside_share = mean_share.item<double>();
     loss = loss + penalty->weight * mean_share;
   }
-  if (dist && dist->before_backward) dist->before_backward();
+  if (dist && dist->before_backward) dist->before_backward(out);
   loss.backward();
   if (dist && dist->after_backward) dist->after_backward();
   optimizer.step();
