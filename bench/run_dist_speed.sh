@@ -11,7 +11,9 @@
 # the compact preset (128 px), 1 epoch, batch 16 (8 per rank on 2 ranks). Images are read and
 # resized on each rank from disk in the first epoch (each rank reads only its rows), as in a
 # real first epoch. Each configuration runs --reps times, alternating; the table gives each
-# run and the median ratio. Nothing else should run on the machine meanwhile.
+# run and the median ratio, and the machine's ceiling: two independent one-process trainings
+# run at the same time (no communication at all), their summed rate over one alone. Nothing
+# else should run on the machine meanwhile.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -53,7 +55,7 @@ rate_of() { awk -v m="$member" '$1 == m { print $(NF-1) }' "$1"; }
 last_rate_of() { tr '\r' '\n' < "$1" | sed -n 's/.*images\/s by epoch: //p' | awk -F', ' '{ print $NF }' | tail -1; }
 
 port=$((29600 + RANDOM % 300))
-rates1=(); rates2=(); last1=(); last2=()
+rates1=(); rates2=(); last1=(); last2=(); pairs=()
 for ((r = 1; r <= reps; r++)); do
   out1="$work/one-$r"
   "$exe" "${common[@]}" --out "$out1" > "$out1.txt" 2> "$out1.log" \
@@ -70,15 +72,24 @@ for ((r = 1; r <= reps; r++)); do
   wait "$pid1" || { cat "$out2.r1.log" >&2; exit 1; }
   rates2+=("$(rate_of "$out2.txt")")
   last2+=("$(last_rate_of "$out2.log")")
+  # The machine's own ceiling: two independent one-process trainings at once (no collective,
+  # nothing shared but the cores, caches and memory): the sum of their rates.
+  outa="$work/pair-a-$r"; outb="$work/pair-b-$r"
+  "$exe" "${common[@]}" --out "$outa" > "$outa.txt" 2> "$outa.log" &
+  pida=$!
+  "$exe" "${common[@]}" --out "$outb" --seed 2 > "$outb.txt" 2> "$outb.log" || { cat "$outb.log" >&2; exit 1; }
+  wait "$pida" || { cat "$outa.log" >&2; exit 1; }
+  pairs+=("$(awk -v a="$(rate_of "$outa.txt")" -v b="$(rate_of "$outb.txt")" 'BEGIN { printf "%.1f", a + b }')")
 done
 
 echo "data-parallel training, $member ($task, compact, batch $batch, $epochs epoch(s)), $(nproc) cores"
-printf '%-4s %16s %16s %8s\n' rep "1 rank img/s" "2 ranks img/s" ratio
+printf '%-4s %16s %16s %8s %24s %8s\n' rep "1 rank img/s" "2 ranks img/s" ratio "2 independent (sum)" ceiling
 ratios=()
 for ((i = 0; i < reps; i++)); do
   ratio=$(awk -v a="${rates1[$i]}" -v b="${rates2[$i]}" 'BEGIN { printf "%.2f", b / a }')
   ratios+=("$ratio")
-  printf '%-4s %16s %16s %8s\n' "$((i + 1))" "${rates1[$i]}" "${rates2[$i]}" "$ratio"
+  printf '%-4s %16s %16s %8s %24s %8s\n' "$((i + 1))" "${rates1[$i]}" "${rates2[$i]}" "$ratio" "${pairs[$i]}" \
+    "$(awk -v a="${rates1[$i]}" -v b="${pairs[$i]}" 'BEGIN { printf "%.2f", b / a }')"
 done
 median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 echo "median ratio, 2 ranks / 1 rank: $median (target >= 1.7)"
