@@ -284,6 +284,19 @@ TEST(EvaluateBench, GatedBeatsPlainOnAnInformativeRunWithIntervals) {
   for (const auto& f : figures) EXPECT_TRUE(fs::exists(tmp / "bench" / f.file)) << f.file;
   const std::string html = slurp(tmp / "bench" / "report.html");
   EXPECT_NE(html.find("src=\"figures/roc.png\""), std::string::npos);
+  EXPECT_NE(html.find("<title>gradgate bench: "), std::string::npos);
+  EXPECT_NE(html.find("(from run.json)"), std::string::npos);
+  // ensemble-tune's page names itself and where its setting came from.
+  ReportPage tune_page;
+  tune_page.tool = "tune";
+  tune_page.setting_from = "chosen on the validation run";
+  tune_page.extra_html = "<h2>Tuned</h2>";
+  write_bench_html(b, figures, tmp / "tune", tune_page);
+  const std::string tune_html = slurp(tmp / "tune" / "report.html");
+  EXPECT_NE(tune_html.find("<title>gradgate tune: "), std::string::npos);
+  EXPECT_NE(tune_html.find("(chosen on the validation run)"), std::string::npos);
+  EXPECT_EQ(tune_html.find("from run.json"), std::string::npos);
+  EXPECT_NE(tune_html.find("<h2>Tuned</h2>"), std::string::npos);
   EXPECT_EQ(html.find("WARNING"), std::string::npos);
   const std::string json1 = slurp(tmp / "bench" / "bench.json");
   write_bench_files(run_bench(r, bo), tmp / "bench2");

@@ -97,9 +97,17 @@ struct FigureFile {
 std::vector<FigureFile> write_bench_figures(const BenchResult& b, const RunResults& results,
                                             const std::filesystem::path& out, int sheet_images = 64);
 
+// What a report page says about itself: which tool wrote it, where its gated setting came
+// from, and any section of that tool's own (HTML) before the tables.
+struct ReportPage {
+  std::string tool = "bench";                // "gradgate <tool>: <task>" in the title
+  std::string setting_from = "from run.json";  // ensemble-tune: chosen on the validation run
+  std::string extra_html;
+};
+
 // <out>/report.html: self-contained (inline CSS, no script, no server), the tables and the
 // figures (referenced relatively: figures/*.png).
 void write_bench_html(const BenchResult& b, const std::vector<FigureFile>& figures,
-                      const std::filesystem::path& out, const std::string& extra_html = "");
+                      const std::filesystem::path& out, const ReportPage& page = {});
 
 }  // namespace gradgate

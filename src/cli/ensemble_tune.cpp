@@ -133,7 +133,10 @@ int main(int argc, char** argv) {
               << "chosen: " << c.setting.describe() << "  (val balanced accuracy " << f3(c.m.balanced_accuracy)
               << ", accuracy " << f3(c.m.accuracy) << ", coverage " << f3(c.m.coverage) << ", members kept "
               << f3(c.mean_kept) << ")\n";
-    std::string extra = "<h2>Tuned on the validation run</h2><p>" + std::to_string(t.rows.size()) +
+    ReportPage page;
+    page.tool = "tune";
+    page.setting_from = "chosen on the validation run, below";
+    page.extra_html = "<h2>Tuned on the validation run</h2><p>" + std::to_string(t.rows.size()) +
                         " settings replayed on <code>" + v.results_file.string() + "</code>; rule: " + t.rule() +
                         ". Chosen: <b>" + c.setting.describe() + "</b> (validation balanced accuracy " +
                         f3(c.m.balanced_accuracy) + ", coverage " + f3(c.m.coverage) +
@@ -149,7 +152,7 @@ int main(int argc, char** argv) {
       write_bench_files(b, out_dir);
       std::vector<FigureFile> figures;
       if (!no_figures) figures = write_bench_figures(b, te, out_dir);
-      write_bench_html(b, figures, out_dir, extra);
+      write_bench_html(b, figures, out_dir, page);
     }
     if (write) {
       if (!v.run.untrained.empty()) throw Error("--write refused: the validation run has untrained members");

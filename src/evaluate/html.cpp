@@ -51,9 +51,9 @@ std::string scored_row(const Scored& s, const char* cls = "") {
 }  // namespace
 
 void write_bench_html(const BenchResult& b, const std::vector<FigureFile>& figures, const fs::path& out,
-                      const std::string& extra_html) {
+                      const ReportPage& page) {
   std::string h =
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>gradgate bench: " + esc(b.run.task) +
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>gradgate " + esc(page.tool) + ": " + esc(b.run.task) +
       "</title>\n<style>\nbody{font-family:sans-serif;margin:2em;max-width:1200px;color:#222}\n"
       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}\n"
       "td:first-child,th:first-child{text-align:left}tr.ens{font-weight:bold;background:#eef}\n"
@@ -62,13 +62,14 @@ void write_bench_html(const BenchResult& b, const std::vector<FigureFile>& figur
       "img{max-width:100%;border:1px solid #ddd}small{color:#555}\n</style></head><body>\n";
   const std::string warn = untrained_warning(b.run);
   if (!warn.empty()) h += "<p class=\"warn\">" + esc(warn) + "</p>\n";
-  h += "<h1>gradgate bench: " + esc(b.run.task) + "</h1>\n<p>Run <code>" + esc(b.run_dir.string()) + "</code>: " +
+  h += "<h1>gradgate " + esc(page.tool) + ": " + esc(b.run.task) + "</h1>\n<p>Run <code>" + esc(b.run_dir.string()) + "</code>: " +
        std::to_string(b.labelled) + " labelled images of " + std::to_string(b.images) + ", " +
        std::to_string(b.patients) + " patients, " + std::to_string(b.run.members.size()) +
-       " members. Gated setting: <b>" + esc(b.setting.describe()) + "</b> (from run.json). 95% intervals: bootstrap over "
+       " members. Gated setting: <b>" + esc(b.setting.describe()) + "</b> (" + esc(page.setting_from) +
+       "). 95% intervals: bootstrap over "
        "patients, " + std::to_string(b.bootstrap) + " draws, seed " + std::to_string(b.seed) + ". Written " +
        iso_utc_now() + ".</p>\n";
-  if (!extra_html.empty()) h += extra_html;
+  h += page.extra_html;
   h += "<h2>Accuracy</h2>\n<table><tr><th></th><th>n</th><th>answered</th><th>coverage</th><th>accuracy</th>"
        "<th>balanced accuracy</th><th>AUC</th></tr>\n";
   h += scored_row(b.plain, "ens") + scored_row(b.gated, "ens") + scored_row(b.plain_same, "ens");
