@@ -31,7 +31,7 @@ def ci(entry, key):
     return f"{v:.3f}"
 
 
-def recall(entry, classes):
+def recall(entry):
     return " / ".join(f"{s:.2f}" if s is not None else "n/a" for s in entry["sensitivity"])
 
 
@@ -60,7 +60,7 @@ def main():
             mcnemar = (f"{p['plain_right_gated_wrong']} / {p['plain_wrong_gated_right']}, p {p['p_exact']:.3f}"
                        if p and p.get("p_exact") is not None else "")
             rows.append((t, label, ci(e, "accuracy"), ci(e, "balanced_accuracy"),
-                         f"{e['coverage']:.3f}", recall(e, classes), mcnemar))
+                         f"{e['coverage']:.3f}", recall(e), mcnemar))
             entry[label] = {"accuracy": e["accuracy"], "accuracy_ci": e.get("accuracy_ci"),
                             "balanced_accuracy": e["balanced_accuracy"], "coverage": e["coverage"],
                             "sensitivity": e["sensitivity"], "mcnemar": p}

@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <exception>
-#include <memory>
 #include <vector>
 
 #include "gradgate/comm.h"
@@ -17,9 +16,10 @@ namespace gradgate {
 
 class GradientReducer {
  public:
-  // `comm` must outlive the reducer. `params`: the member's trainable parameters, in the same order on every rank. Buckets
-  // hold consecutive parameters taken from the last one back (the order backward produces
-  // them in), at most `bucket_bytes` each (a larger parameter gets a bucket of its own).
+  // `comm` must outlive the reducer. `params`: the member's trainable parameters, in the same
+  // order on every rank. Buckets hold consecutive parameters taken from the last one back
+  // (the order backward produces them in), at most `bucket_bytes` each (a larger parameter
+  // gets a bucket of its own).
   GradientReducer(Comm& comm, std::vector<torch::Tensor> params,
                   int64_t bucket_bytes = 1 << 20);
   ~GradientReducer();  // removes its hooks from the parameters
@@ -45,10 +45,10 @@ class GradientReducer {
     std::vector<std::size_t> params;  // indices into params_
     torch::Tensor flat;
     int waiting = 0;  // gradients not yet copied in this step
-    Comm::Pending work;
-    bool launched = false;
+    Comm::Pending work;  // buckets below next_launch_ are in flight (or done) this step
   };
   void on_gradient(std::size_t param, const torch::Tensor& grad);
+  torch::Tensor slot(std::size_t param) const;  // the parameter's place in its bucket
   void launch_ready(bool in_backward);
 
   Comm* comm_;

@@ -1,12 +1,12 @@
 #include "gradgate/gradient_reducer.h"
 
-#include "gradgate/error.h"
+#include <stdexcept>
 
 namespace gradgate {
 
 GradientReducer::GradientReducer(Comm& comm, std::vector<torch::Tensor> params,
                                  int64_t bucket_bytes)
-        : comm_(&comm), params_(std::move(params)) {
+    : comm_(&comm), params_(std::move(params)) {
   const std::size_t n = params_.size();
   bucket_of_.assign(n, 0);
   offset_of_.assign(n, 0);
@@ -39,20 +39,21 @@ GradientReducer::GradientReducer(Comm& comm, std::vector<torch::Tensor> params,
 
 GradientReducer::~GradientReducer() {
   for (std::size_t k = 0; k < hooks_.size(); ++k) params_[k].remove_hook(hooks_[k]);
-  // A step abandoned by an exception may leave transfers in flight over our buffers.
-  for (auto& e : extra_) {
+  // A step abandoned by an exception may leave transfers in flight over our buffers (a
+  // Pending already waited for, or never started, returns at once).
+  std::vector<Comm::Pending*> pending;
+  for (auto& e : extra_) pending.push_back(&e);
+  for (auto& bk : buckets_) pending.push_back(&bk.work);
+  for (auto* p : pending) {
     try {
-      e.wait();
+      p->wait();
     } catch (...) {
     }
   }
-  for (auto& bk : buckets_)
-    if (bk.launched) {
-      try {
-        bk.work.wait();
-      } catch (...) {
-      }
-    }
+}
+
+torch::Tensor GradientReducer::slot(std::size_t k) const {
+  return buckets_[bucket_of_[k]].flat.narrow(0, static_cast<int64_t>(offset_of_[k]), params_[k].numel());
 }
 
 void GradientReducer::begin_step(std::vector<torch::Tensor> extra) {
@@ -60,10 +61,7 @@ void GradientReducer::begin_step(std::vector<torch::Tensor> extra) {
   // First, before any bucket, on every rank: the same order of collectives everywhere.
   extra_.clear();
   for (auto& t : extra) extra_.push_back(comm_->start_allreduce_sum(t));
-  for (auto& bk : buckets_) {
-    bk.waiting = static_cast<int>(bk.params.size());
-    bk.launched = false;
-  }
+  for (auto& bk : buckets_) bk.waiting = static_cast<int>(bk.params.size());
   next_launch_ = 0;
   error_ = nullptr;
   in_step_ = true;
@@ -75,17 +73,15 @@ void GradientReducer::on_gradient(std::size_t k, const torch::Tensor& g) {
   if (!in_step_ || error_) return;  // a backward outside a training step (or after a failure)
   try {
     torch::NoGradGuard no_grad;
-    auto& bk = buckets_[bucket_of_[k]];
-    auto slot = bk.flat.narrow(0, static_cast<int64_t>(offset_of_[k]), params_[k].numel());
     if (seen_[k]) {
       // A second gradient for the same parameter in one step: add it, unless sent already.
-      if (bk.launched) throw std::logic_error("a gradient arrived after its bucket was sent");
-      slot.add_(g.reshape({-1}));
+      if (bucket_of_[k] < next_launch_) throw std::logic_error("a gradient arrived after its bucket was sent");
+      slot(k).add_(g.reshape({-1}));
       return;
     }
-    slot.copy_(g.reshape({-1}));
+    slot(k).copy_(g.reshape({-1}));
     seen_[k] = 1;
-    --bk.waiting;
+    --buckets_[bucket_of_[k]].waiting;
     launch_ready(/*in_backward=*/true);
   } catch (...) {
     // Never throw through autograd's engine: finish_step rethrows it on this thread.
@@ -99,7 +95,6 @@ void GradientReducer::launch_ready(bool in_backward) {
   while (next_launch_ < buckets_.size() && buckets_[next_launch_].waiting == 0) {
     auto& bk = buckets_[next_launch_++];
     bk.work = comm_->start_allreduce_sum(bk.flat);
-    bk.launched = true;
     ++launched_total_;
     if (in_backward) ++launched_early_;
   }
@@ -114,18 +109,16 @@ void GradientReducer::finish_step() {
   torch::NoGradGuard no_grad;
   for (std::size_t k = 0; k < params_.size(); ++k)
     if (!seen_[k]) {
-      auto& bk = buckets_[bucket_of_[k]];
-      bk.flat.narrow(0, static_cast<int64_t>(offset_of_[k]), params_[k].numel()).zero_();
+      slot(k).zero_();
       seen_[k] = 1;
-      --bk.waiting;
+      --buckets_[bucket_of_[k]].waiting;
     }
   launch_ready(/*in_backward=*/false);
   for (auto& bk : buckets_) {
     bk.work.wait();
-    bk.launched = false;
     for (auto k : bk.params) {
       auto& p = params_[k];
-      auto sum = bk.flat.narrow(0, static_cast<int64_t>(offset_of_[k]), p.numel()).view_as(p);
+      auto sum = slot(k).view_as(p);
       if (p.grad().defined())
         p.mutable_grad().copy_(sum);
       else
