@@ -583,7 +583,7 @@ const fs::path& pneumonia_tiny_models() {
     o.threads = 1;
     o.progress = false;
     o.fit_domain = false;
-    o.half_weights = false;
+    o.weights_dtype = WeightStorage::Float32;
     const TaskSpec task = resolve_task(write_phantom_task(root).string());
     train_ensemble(task, dist_phantoms(), o, root / "phantom");
     ImportOptions io;

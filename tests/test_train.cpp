@@ -603,6 +603,35 @@ TEST(Train, ImportTorchvisionRoundTrip) {
   }
 }
 
+// Issue 13 (size): a finished run's checkpoints keep the float32 best epoch, so the same command
+// with another --weights-dtype re-stores every member (int8 here) and re-evaluates it, without
+// training it again; the manifest says int8 and the file is smaller.
+TEST(Train, RerunWithAnotherWeightsDtypeRestoresWithoutTraining) {
+  TempDir tmp;
+  const TaskSpec task = resolve_task(write_phantom_task(tmp.path()).string());
+  auto o = quick(2);
+  o.max_train_batches = 2;
+  const auto first = train_ensemble(task, phantoms(), o, tmp / "run");
+  const auto half_bytes = std::filesystem::file_size(tmp / "run" / "darknet19.pt");
+
+  o.weights_dtype = WeightStorage::Int8;
+  const auto second = train_ensemble(task, phantoms(), o, tmp / "run");
+  ASSERT_EQ(second.members.size(), 1u);
+  EXPECT_TRUE(second.members[0].resumed);
+  EXPECT_EQ(second.members[0].epochs_run, first.members[0].epochs_run);
+  EXPECT_EQ(second.members[0].best_epoch, first.members[0].best_epoch);
+  EXPECT_EQ(second.members[0].train_loss, first.members[0].train_loss);  // no epoch trained again
+  EXPECT_LT(std::filesystem::file_size(tmp / "run" / "darknet19.pt"), half_bytes * 0.75);
+
+  const ModelsManifest m = load_models_manifest(tmp / "run");
+  const auto dtype = std::find_if(m.training.begin(), m.training.end(),
+                                  [](const auto& kv) { return kv.first == "weights_dtype"; });
+  ASSERT_NE(dtype, m.training.end());
+  EXPECT_EQ(dtype->second, "int8");
+  // The stored figures are those of the int8 weights: they may move, but only a little.
+  EXPECT_NEAR(second.members[0].test.accuracy, first.members[0].test.accuracy, 0.1);
+}
+
 // Issue 13: --init takes a gradgate models folder (its manifest names each member's file and
 // the side/width it was trained at); a run at another preset is refused before training. The
 // weights are stored in half precision by default and the manifest says so.

@@ -270,7 +270,7 @@ TEST(Weights, HalfPrecisionFileLoadsAsTheRoundedMember) {
       if (b.is_floating_point()) b.uniform_(0.5, 1.5);
   }
   save_state_dict(*a, (dir / "f32.pt").string());
-  save_state_dict(*a, (dir / "f16.pt").string(), torch::kHalf);
+  save_state_dict(*a, (dir / "f16.pt").string(), WeightStorage::Float16);
   const auto f32 = std::filesystem::file_size(dir / "f32.pt");
   const auto f16 = std::filesystem::file_size(dir / "f16.pt");
   EXPECT_LT(f16, f32 * 0.6) << f16 << " vs " << f32;
@@ -280,11 +280,75 @@ TEST(Weights, HalfPrecisionFileLoadsAsTheRoundedMember) {
 
   auto b = make_member("resnet18", small());
   load_torchvision_state_dict(*b, (dir / "f16.pt").string());
-  round_to_half(*a);
+  round_to_storage(*a, WeightStorage::Float16);
   const auto sa = state_of(*a), sb = state_of(*b);
   for (const auto& [k, t] : sa) {
     EXPECT_EQ(sb.at(k).scalar_type(), t.scalar_type()) << k;
     EXPECT_TRUE(t.equal(sb.at(k))) << k;
+  }
+}
+
+// Issue 13 (size): int8 storage keeps convolution and linear weights as int8 with one scale per
+// output channel (about a quarter of float32), loads back as float exactly as the member rounded
+// through it, and each weight is within half a step of its channel's scale.
+TEST(Weights, Int8FileLoadsAsTheRoundedMember) {
+  TempDir dir;
+  auto a = make_member("resnet18", small());
+  {
+    torch::NoGradGuard g;
+    for (auto& b : a->buffers())
+      if (b.is_floating_point()) b.uniform_(0.5, 1.5);
+  }
+  const auto original = state_of(*a);
+  save_state_dict(*a, (dir / "f32.pt").string());
+  save_state_dict(*a, (dir / "i8.pt").string(), WeightStorage::Int8);
+  const auto f32 = std::filesystem::file_size(dir / "f32.pt");
+  const auto i8 = std::filesystem::file_size(dir / "i8.pt");
+  EXPECT_LT(i8, f32 * 0.35) << i8 << " vs " << f32;
+
+  const auto read = as_map(read_state_dict((dir / "i8.pt").string()));
+  EXPECT_EQ(read.size(), original.size());  // the scales are folded back in
+  EXPECT_EQ(read.at("conv1.weight").scalar_type(), torch::kFloat32);
+  EXPECT_EQ(read.at("bn1.weight").scalar_type(), torch::kHalf);
+
+  auto b = make_member("resnet18", small());
+  load_torchvision_state_dict(*b, (dir / "i8.pt").string());
+  round_to_storage(*a, WeightStorage::Int8);
+  const auto sa = state_of(*a), sb = state_of(*b);
+  for (const auto& [k, t] : sa) EXPECT_TRUE(t.equal(sb.at(k))) << k;
+
+  for (const std::string key : {"conv1.weight", "layer1.0.conv2.weight", "fc.weight"}) {
+    const auto w = original.at(key).reshape({original.at(key).size(0), -1});
+    const auto step = w.abs().amax(1, /*keepdim=*/true) / 127.0;
+    const auto err = (sb.at(key).reshape_as(w) - w).abs();
+    EXPECT_TRUE((err <= step * 0.5 + 1e-7).all().item<bool>()) << key;
+    EXPECT_GT(err.max().item<float>(), 0.0f) << key << ": int8 cannot be exact for random weights";
+  }
+}
+
+// A damaged int8 file: a scale of the wrong length, or a scale without its tensor, names the
+// file and the entry instead of loading garbage.
+TEST(Weights, Int8FileWithAMismatchedScaleIsRefused) {
+  TempDir dir;
+  const auto write = [&](const std::string& name, const c10::Dict<std::string, torch::Tensor>& d) {
+    const std::vector<char> bytes = torch::pickle_save(c10::IValue(d));
+    std::ofstream((dir / name).string(), std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return (dir / name).string();
+  };
+  c10::Dict<std::string, torch::Tensor> wrong_length, orphan;
+  wrong_length.insert("fc.weight", torch::ones({4, 3}, torch::kChar));
+  wrong_length.insert("fc.weight:int8_scale", torch::ones({3}));
+  orphan.insert("fc.weight", torch::ones({4, 3}));
+  orphan.insert("conv.weight:int8_scale", torch::ones({4}));
+  for (const auto& [path, needle] : {std::pair{write("wrong.pt", wrong_length), std::string("'fc.weight'")},
+                                     std::pair{write("orphan.pt", orphan), std::string("conv.weight:int8_scale")}}) {
+    try {
+      read_state_dict(path);
+      FAIL() << "expected ModelError for " << path;
+    } catch (const ModelError& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
   }
 }
 

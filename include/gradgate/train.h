@@ -12,6 +12,7 @@
 
 #include "gradgate/distributed.h"
 #include "gradgate/task.h"
+#include "gradgate/zoo/weight_storage.h"
 
 namespace gradgate {
 
@@ -59,10 +60,10 @@ struct TrainOptions {
   // Weight of the lung penalty (train_step.h: outside_lung_share), added to the loss for
   // training images that have a lung mask; 0 = off.
   double lung_penalty = 0.0;
-  // Store each member's <member>.pt in half precision (half the size; loaded as float). The
-  // member is rounded to half before its validation and test figures, so they are the shipped
-  // weights' figures. Checkpoints stay in single precision.
-  bool half_weights = true;
+  // How each member's <member>.pt is stored (weight_storage.h; float16 is half the size, int8
+  // about a quarter; loaded as float). The member is rounded to it before its validation and
+  // test figures, so they are the shipped weights' figures. Checkpoints stay in float32.
+  WeightStorage weights_dtype = WeightStorage::Float16;
   // After training, fit the folder's domain check (domain.h: domain.pt + the manifest's
   // `domain:` block) on the run's train split, calibrated on its val split.
   bool fit_domain = true;

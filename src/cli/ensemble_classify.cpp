@@ -94,22 +94,15 @@ int main(int argc, char** argv) {
     // Given options only (the rest stay the task's); strings become enums here, through the
     // one name table each; run_classify validates tau and quorum (errors naming the option).
     const auto given = [&](const char* name) { return !vm[name].defaulted(); };
-    const auto parse = [](const char* option, const auto& table, const std::string& text) {
-      try {
-        return table.from_string(text);
-      } catch (const ConfigError& e) {
-        throw ConfigError(std::string("--") + option + ": " + e.what());
-      }
-    };
-    if (given("gate")) rq.criterion = parse("gate", gate_criterion_names(), gate);
-    if (given("gate-mode")) rq.gate_mode = parse("gate-mode", gate_mode_names(), gate_mode);
+    if (given("gate")) rq.criterion = parse_choice("gate", gate_criterion_names(), gate);
+    if (given("gate-mode")) rq.gate_mode = parse_choice("gate-mode", gate_mode_names(), gate_mode);
     if (given("tau")) rq.tau = tau;
     if (given("quorum")) rq.quorum = quorum;
-    if (given("fallback")) rq.fallback = parse("fallback", gate_fallback_names(), fallback);
-    if (given("vote")) rq.vote = parse("vote", vote_rule_names(), vote);
-    if (given("cam")) rq.cam = parse("cam", cam_method_names(), cam);
-    if (given("cam-layer")) rq.cam_layer = parse("cam-layer", cam_layer_names(), cam_layer);
-    if (given("domain")) rq.domain = parse("domain", domain_mode_names(), domain);
+    if (given("fallback")) rq.fallback = parse_choice("fallback", gate_fallback_names(), fallback);
+    if (given("vote")) rq.vote = parse_choice("vote", vote_rule_names(), vote);
+    if (given("cam")) rq.cam = parse_choice("cam", cam_method_names(), cam);
+    if (given("cam-layer")) rq.cam_layer = parse_choice("cam-layer", cam_layer_names(), cam_layer);
+    if (given("domain")) rq.domain = parse_choice("domain", domain_mode_names(), domain);
     rq.models_dir = models;
     rq.config_dir = config_dir;
     rq.out = out;

@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
       ("balance", po::value(&o.balance)->default_value("loss"), "class balance: loss (weights) | sampler | none")
       ("no-augment", "no augmentation")
       ("hflip", "also flip horizontally at random (off: the heart is on the left)")
-      ("weights-dtype", po::value(&weights_dtype)->default_value("float16"), "how <member>.pt is stored: float16 (half the size; figures are of the rounded weights) | float32")
+      ("weights-dtype", po::value(&weights_dtype)->default_value("float16"), "how <member>.pt is stored: float16 (half the size) | int8 (convolution and linear weights per output channel, about a quarter) | float32; figures are of the stored weights")
       ("lung-penalty", po::value(&o.lung_penalty)->default_value(0.0), "weight of the penalty on Grad-CAM evidence outside the lung mask (training images with a mask; 0 = off)")
       ("seed", po::value(&o.seed)->default_value(1), "random seed (initialisation, order, augmentation)")
       ("threads", po::value(&o.threads)->default_value(0), "threads in all (0 = every core)")
@@ -161,9 +161,7 @@ int main(int argc, char** argv) {
                         std::to_string(o.parallel_members));
     o.member_lr = parse_member_lr(member_lr);
     o.init_dir = init;
-    if (weights_dtype != "float16" && weights_dtype != "float32")
-      throw ConfigError("--weights-dtype: expected float16 or float32, got '" + weights_dtype + "'");
-    o.half_weights = weights_dtype == "float16";
+    o.weights_dtype = parse_choice("weights-dtype", weight_storage_names(), weights_dtype);
     o.augment = !vm.count("no-augment");
     o.hflip = vm.count("hflip") > 0;
     o.resume = !vm.count("restart");

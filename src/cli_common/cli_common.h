@@ -11,6 +11,7 @@
 
 #include "gradgate/common/strings.h"  // join, split_list (the tools use them)
 #include "gradgate/distributed.h"
+#include "gradgate/error.h"
 #include "gradgate/task.h"  // require_task
 
 namespace gradgate {
@@ -24,6 +25,17 @@ bool parse_options(int argc, char** argv, const boost::program_options::options_
                    boost::program_options::variables_map& vm,
                    const boost::program_options::positional_options_description* positional = nullptr,
                    const char* examples = nullptr);
+
+// A setting's value from its name table (enum_names.h); the error names the option:
+// "--gate: unknown gate criterion 'x'; valid: ...".
+template <class Table>
+auto parse_choice(const char* option, const Table& table, const std::string& text) {
+  try {
+    return table.from_string(text);
+  } catch (const ConfigError& e) {
+    throw ConfigError(std::string("--") + option + ": " + e.what());
+  }
+}
 
 // The tasks as a table: name, classes, models folder, and its trained members with the
 // manifest's soft-vote test accuracy, or "no trained members" (or why the folder is unusable).

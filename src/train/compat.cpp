@@ -67,8 +67,8 @@ cv::Mat load_gray_image(const fs::path& path) {
   return load_gray(path);
 }
 
-void save_weights(torch::nn::Module& model, const fs::path& path, bool half) {
-  save_state_dict(model, path.string(), half ? torch::kHalf : torch::kFloat32);
+void save_weights(torch::nn::Module& model, const fs::path& path, WeightStorage storage) {
+  save_state_dict(model, path.string(), storage);
 }
 
 std::string load_weights(torch::nn::Module& model, const fs::path& path, bool transfer) {

@@ -10,6 +10,7 @@
 #include <opencv2/core.hpp>
 
 #include "gradgate/config.h"  // PresetSpec
+#include "gradgate/zoo/weight_storage.h"
 #include "gradgate/member_card.h"
 #include "gradgate/task.h"
 
@@ -38,7 +39,8 @@ RawData read_raw_data(const std::filesystem::path& data);
 // CV_32FC1 in [0,1]; throws ImageError naming the file.
 cv::Mat load_gray_image(const std::filesystem::path& path);
 // Atomic (temp file, then rename).
-void save_weights(torch::nn::Module& model, const std::filesystem::path& path, bool half = false);
+void save_weights(torch::nn::Module& model, const std::filesystem::path& path,
+                  WeightStorage storage = WeightStorage::Float32);
 // Loads a torchvision state dict. `transfer`: a classifier of another shape is skipped.
 // Returns a one-line description of what was loaded.
 std::string load_weights(torch::nn::Module& model, const std::filesystem::path& path,

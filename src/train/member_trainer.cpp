@@ -575,8 +575,8 @@ MemberOutcome train_member(const MemberJob& job, const TaskData& data, const Tra
   progress.finish(job.name);
 
   restore(*model, best);
-  if (opt.half_weights) round_to_half(*model);  // evaluated below as the file will hold it
-  if (writer) save_weights(*model, out / (job.name + ".pt"), opt.half_weights);
+  round_to_storage(*model, opt.weights_dtype);  // evaluated below as the file will hold it
+  if (writer) save_weights(*model, out / (job.name + ".pt"), opt.weights_dtype);
   auto& s = result.summary;
   s.epochs_run = st.epoch;
   s.best_epoch = st.best_epoch;

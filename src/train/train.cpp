@@ -111,7 +111,7 @@ std::vector<std::pair<std::string, std::string>> training_settings(const TrainOp
       {"balance", o.balance}, {"augment", o.augment ? "true" : "false"},
       {"hflip", o.hflip ? "true" : "false"}, {"init", o.init_dir.string()},
       {"freeze", std::to_string(o.freeze)},
-      {"weights_dtype", o.half_weights ? "float16" : "float32"}};
+      {"weights_dtype", to_string(o.weights_dtype)}};
   if (o.optimizer == "sgd") t.emplace_back("momentum", num(o.momentum));
   if (o.max_train_batches > 0) t.emplace_back("max_train_batches", std::to_string(o.max_train_batches));
   if (o.lung_penalty > 0) t.emplace_back("lung_penalty", num(o.lung_penalty));

@@ -3,6 +3,7 @@
 #include <torch/csrc/jit/serialization/pickle.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -77,6 +78,67 @@ std::string join_capped(const std::vector<std::string>& v, std::size_t max_items
   return out;
 }
 
+constexpr const char* kScaleSuffix = ":int8_scale";
+
+// Convolution and linear weights: the tensors int8 storage quantises (weight_storage.h).
+bool quantised_in_int8(const torch::Tensor& t) { return t.is_floating_point() && t.dim() >= 2 && t.size(0) > 0; }
+
+// One float32 scale per output channel (dim 0): max|w| / 127, 1 where the channel is all zero.
+torch::Tensor int8_scales(const torch::Tensor& w) {
+  torch::Tensor amax = w.detach().to(torch::kFloat32).reshape({w.size(0), -1}).abs().amax(1);
+  torch::Tensor scale = amax / 127.0f;
+  return torch::where(scale > 0, scale, torch::ones_like(scale));
+}
+
+torch::Tensor per_channel(const torch::Tensor& scale, int64_t dim) {
+  std::vector<int64_t> shape(static_cast<std::size_t>(dim), 1);
+  shape[0] = scale.size(0);
+  return scale.reshape(shape);
+}
+
+torch::Tensor quantise_int8(const torch::Tensor& w, const torch::Tensor& scale) {
+  return (w.detach().to(torch::kFloat32) / per_channel(scale, w.dim())).round().clamp(-127, 127).to(torch::kChar);
+}
+
+torch::Tensor dequantise_int8(const torch::Tensor& q, const torch::Tensor& scale) {
+  return q.to(torch::kFloat32) * per_channel(scale.to(torch::kFloat32), q.dim());
+}
+
+torch::Tensor stored(const torch::Tensor& t, torch::ScalarType float_dtype) {
+  torch::Tensor c = t.detach().to(torch::kCPU);
+  if (c.is_floating_point()) c = c.to(float_dtype);
+  return c.contiguous();
+}
+
+// Replaces each "<key>" (int8) + "<key>:int8_scale" pair by the float tensor they encode.
+void dequantise_entries(NamedTensors& tensors, const std::string& path) {
+  std::map<std::string, torch::Tensor> scales;
+  for (const auto& [k, t] : tensors)
+    if (ends_with(k, kScaleSuffix)) scales[k.substr(0, k.size() - std::strlen(kScaleSuffix))] = t;
+  if (scales.empty()) return;
+  NamedTensors out;
+  for (auto& [k, t] : tensors) {
+    if (ends_with(k, kScaleSuffix)) continue;
+    auto it = scales.find(k);
+    if (it == scales.end()) {
+      out.emplace_back(k, t);
+      continue;
+    }
+    const torch::Tensor& scale = it->second;
+    if (t.scalar_type() != torch::kChar || t.dim() < 2 || !scale.is_floating_point() || scale.dim() != 1 ||
+        scale.size(0) != t.size(0))
+      throw ModelError(path + ": int8 entry '" + k + "' " + shape_str(t) + " does not fit its scale " +
+                       shape_str(scale) + " (expected an int8 tensor and one float scale per row)");
+    if (!torch::isfinite(scale).all().item<bool>())
+      throw ModelError(path + ": int8 entry '" + k + "' has a scale that is not finite");
+    out.emplace_back(k, dequantise_int8(t, scale));
+    scales.erase(it);
+  }
+  if (!scales.empty())
+    throw ModelError(path + ": '" + scales.begin()->first + kScaleSuffix + "' is a scale without its tensor");
+  tensors.swap(out);
+}
+
 }  // namespace
 
 std::string error_text(const std::exception& e) {
@@ -117,6 +179,7 @@ NamedTensors read_state_dict(const std::string& path) {
                        ", expected a tensor");
     out.emplace_back(k->s, v->tensor);
   }
+  dequantise_entries(out, path);
   bool all_module = !out.empty();
   for (const auto& kv : out) all_module = all_module && starts_with(kv.first, "module.");
   if (all_module)
@@ -210,27 +273,33 @@ LoadReport load_torchvision_state_dict(torch::nn::Module& model, const std::stri
   return load_state_dict(model, read_state_dict(path), options, path);
 }
 
-namespace {
-
-torch::Tensor stored(const torch::Tensor& t, torch::ScalarType float_dtype) {
-  torch::Tensor c = t.detach().to(torch::kCPU);
-  if (c.is_floating_point()) c = c.to(float_dtype);
-  return c.contiguous();
-}
-
-}  // namespace
-
-void round_to_half(torch::nn::Module& model) {
+void round_to_storage(torch::nn::Module& model, WeightStorage storage) {
+  if (storage == WeightStorage::Float32) return;
   torch::NoGradGuard no_grad;
-  for (auto& p : model.parameters(true)) p.copy_(p.to(torch::kHalf).to(p.dtype()));
+  for (auto& p : model.parameters(true)) {
+    if (storage == WeightStorage::Int8 && quantised_in_int8(p)) {
+      const torch::Tensor scale = int8_scales(p);
+      p.copy_(dequantise_int8(quantise_int8(p, scale), scale).to(p.dtype()));
+    } else if (p.is_floating_point()) {
+      p.copy_(p.to(torch::kHalf).to(p.dtype()));
+    }
+  }
   for (auto& b : model.buffers(true))
     if (b.is_floating_point()) b.copy_(b.to(torch::kHalf).to(b.dtype()));
 }
 
-void save_state_dict(torch::nn::Module& model, const std::string& path,
-                     torch::ScalarType float_dtype) {
+void save_state_dict(torch::nn::Module& model, const std::string& path, WeightStorage storage) {
+  const torch::ScalarType float_dtype = storage == WeightStorage::Float32 ? torch::kFloat32 : torch::kHalf;
   c10::Dict<std::string, torch::Tensor> dict;
-  for (const auto& p : model.named_parameters(true)) dict.insert(p.key(), stored(p.value(), float_dtype));
+  for (const auto& p : model.named_parameters(true)) {
+    if (storage == WeightStorage::Int8 && quantised_in_int8(p.value())) {
+      const torch::Tensor scale = int8_scales(p.value().to(torch::kCPU));
+      dict.insert(p.key(), quantise_int8(p.value().to(torch::kCPU), scale).contiguous());
+      dict.insert(p.key() + kScaleSuffix, scale.contiguous());
+    } else {
+      dict.insert(p.key(), stored(p.value(), float_dtype));
+    }
+  }
   for (const auto& b : model.named_buffers(true)) dict.insert(b.key(), stored(b.value(), float_dtype));
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
 

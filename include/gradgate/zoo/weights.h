@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "gradgate/zoo/weight_storage.h"
+
 namespace gradgate {
 
 // A state dict in file order: name -> tensor.
@@ -43,7 +45,8 @@ struct LoadReport {
 
 // Reads every tensor of a torch.save file holding a (possibly Ordered) dict of tensors.
 // A checkpoint dict whose "state_dict" or "model" entry is such a dict is also accepted, and a
-// "module." prefix on every key (nn.DataParallel) is dropped. Throws ModelError naming the file.
+// "module." prefix on every key (nn.DataParallel) is dropped, and int8 entries with their
+// ":int8_scale" (weight_storage.h) come back as float32. Throws ModelError naming the file.
 NamedTensors read_state_dict(const std::string& path);
 
 // Copies the file's tensors into `model`'s parameters and buffers by name. Throws ModelError
@@ -66,14 +69,14 @@ std::string error_text(const std::exception& e);
 void check_torch_archive(const std::string& path, const std::string& what);
 
 // Writes all parameters and buffers as a plain dict of CPU tensors in torch.save's zip format
-// (Python: model.load_state_dict(torch.load(f))). Atomic: a temporary file, then a rename.
-// `float_dtype` kHalf stores floating-point tensors in half precision (half the file; the
-// loaders convert back to the member's float); integer buffers keep their type.
+// (Python: model.load_state_dict(torch.load(f)) for float32/float16; int8 files need their
+// "<key>:int8_scale" entries folded back first, see weight_storage.h). Atomic: a temporary
+// file, then a rename. Integer buffers keep their type.
 void save_state_dict(torch::nn::Module& model, const std::string& path,
-                     torch::ScalarType float_dtype = torch::kFloat32);
+                     WeightStorage storage = WeightStorage::Float32);
 
-// Rounds every floating-point parameter and buffer through half precision in place, so a
-// member evaluated after this gives exactly what its half-precision file will give.
-void round_to_half(torch::nn::Module& model);
+// Rounds every floating-point parameter and buffer through `storage` in place, so a member
+// evaluated after this gives exactly what its file will give when loaded.
+void round_to_storage(torch::nn::Module& model, WeightStorage storage);
 
 }  // namespace gradgate
