@@ -216,7 +216,7 @@ TEST(Config, ShippedTasksLoad) {
   }
   const TaskConfig pneumonia = load_task("pneumonia", shipped_config());
   EXPECT_EQ(pneumonia.task.classes, (std::vector<std::string>{"normal", "pneumonia"}));
-  EXPECT_EQ(pneumonia.task.sources, (std::vector<std::string>{"kermany"}));
+  EXPECT_EQ(pneumonia.task.sources, (std::vector<std::string>{"kermany", "cohen", "jsrt"}));
   EXPECT_EQ(pneumonia.task.label_of("NORMAL"), 0);
   EXPECT_EQ(pneumonia.task.label_of("covid"), 1);
   EXPECT_EQ(pneumonia.task.label_of("other"), std::nullopt);
