@@ -14,16 +14,16 @@
 #  asan: build-asan (gcc): the torch-free core tests (gradgate_core_tests, `ctest -L core`)
 #        under ASan+UBSan with LeakSanitizer on. In CI since 2026-12-07: cold build and 181
 #        tests in 9 min 3 s on the idle 2-core machine (ctest 92 s), no report.
-#  tsan: build-tsan (gcc): the core tests under TSan. NOT in CI: it runs (core build 32 min at
-#        load 15, with ccache; ctest 290 s) but fails 2 tests on reports that are, as far as
-#        read, the uninstrumented libraries' own synchronisation: TBB's task queues (the
-#        shortcut data set's parallel_for: a stack variable written by the main thread after
-#        the join, read by a TBB worker before it), OpenCV's TBB-backed parallel loops (memory
-#        new'd in a TBB worker inside libopencv_imgproc, deleted by the main thread) and
-#        OpenCV-allocated memory passed between the report test's std::threads. GDAL's
-#        lock-order report (loaded by OpenCV to write PNGs) is suppressed (tests/tsan.supp).
-#        A TSan run that means something needs TBB and OpenCV built with TSan, or these
-#        paths serial under it.
+#  tsan: build-tsan (gcc): the core tests under TSan, against a TBB built with TSan from
+#        Debian's own onetbb source (fetched from deb.debian.org, sha256 pinned; 3 min). In CI
+#        since 2026-12-07. With Debian's uninstrumented TBB, TSan reported TBB's own task
+#        queues (it missed their happens-before); with TBB instrumented those reports are gone
+#        and what is left is inside uninstrumented OpenCV (its parallel loops run on TBB
+#        templates compiled into libopencv_core; imgproc/imgcodecs buffers), suppressed with
+#        the reasons in tests/tsan.supp. One report was the tests' own (cv::Mat::zeros from
+#        four threads reads an OpenCV singleton; test_report.cpp no longer uses it). Measured
+#        on the loaded 2-core machine (a training run beside): TBB 3 min, core build 12 min,
+#        ctest 6 min, 181/181.
 # Not here at all: the torch half (gradgate_tests, the tools) under a sanitizer, the issue's
 # "whole suite": a second full build of every torch TU plus a 300 s suite, which could not be
 # built and measured in this session. LibTorch, OpenCV, TBB, yaml-cpp and libgomp are
@@ -51,10 +51,32 @@ UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
 fi
 
 if want tsan; then
+# TBB built with TSan from Debian's own source of the installed libtbb12 (2021.8.0, checksum
+# pinned), so TSan sees the happens-before edges of TBB's task queues and joins. It is loaded
+# first (LD_LIBRARY_PATH) for OpenCV's TBB-backed parallel loops too: same soname libtbb.so.12.
+tbb_ver=2021.8.0
+tbb_sha=7e9111b8bb59c8800bf6d0b06afe7b0891937443d2dae1ee1101c8e2ede6a7ef
+tbb_dir="$PWD/build-tsan/onetbb-tsan"
+if [ ! -f "$tbb_dir/lib/libtbb.so.12" ]; then
+  step "TSan TBB $tbb_ver (Debian's onetbb source)"
+  mkdir -p build-tsan
+  tarball="build-tsan/onetbb_$tbb_ver.orig.tar.xz"
+  [ -f "$tarball" ] || curl -fsSL -o "$tarball" \
+    "http://deb.debian.org/debian/pool/main/o/onetbb/onetbb_$tbb_ver.orig.tar.xz"
+  echo "$tbb_sha  $tarball" | sha256sum -c -
+  rm -rf "build-tsan/oneTBB-$tbb_ver" && tar xf "$tarball" -C build-tsan
+  cmake -S "build-tsan/oneTBB-$tbb_ver" -B build-tsan/onetbb-build -DTBB_SANITIZE=thread \
+    -DTBB_TEST=OFF -DTBB_EXAMPLES=OFF -DTBB_STRICT=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_INSTALL_PREFIX="$tbb_dir" -DCMAKE_INSTALL_LIBDIR=lib
+  cmake --build build-tsan/onetbb-build -j "$JOBS"
+  cmake --install build-tsan/onetbb-build
+fi
 step "TSan build (core tests)"
-cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Release -DGRADGATE_SANITIZE=thread
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Release -DGRADGATE_SANITIZE=thread \
+  -DTBB_DIR="$tbb_dir/lib/cmake/TBB"
 cmake --build build-tsan -j "$JOBS" --target gradgate_core_tests
 step "TSan tests (core)"
+LD_LIBRARY_PATH="$tbb_dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
   ctest --test-dir build-tsan --output-on-failure -j2 -L core
 fi

@@ -31,6 +31,8 @@ PACKAGES=(
   # The fuzz build of CI (scripts/ci_sanitizers.sh): clang and its libFuzzer/sanitizer
   # runtimes (only recommended by clang-14, so named here). gcc's sanitizers need nothing more.
   clang libclang-rt-14-dev
+  # CI's TSan step fetches Debian's onetbb source tarball and builds TBB with TSan.
+  curl xz-utils ca-certificates
 )
 
 SUDO=""

@@ -50,8 +50,11 @@ RunInfo run_info() {
   return r;
 }
 
+// Not cv::Mat::zeros: its MatExpr reads an OpenCV singleton created lazily inside the
+// uninstrumented libopencv_core, which TSan reports when the first use is on another thread
+// (ConcurrentAddsGiveWholeRowsAndUniqueStems builds outcomes on four).
 cv::Mat lungs() {
-  cv::Mat m = cv::Mat::zeros(kH, kW, CV_8UC1);
+  cv::Mat m(kH, kW, CV_8UC1, cv::Scalar(0));
   m(cv::Rect(10, 10, 22, 40)).setTo(255);
   m(cv::Rect(48, 10, 22, 40)).setTo(255);
   return m;
