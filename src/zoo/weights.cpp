@@ -81,7 +81,7 @@ std::string join_capped(const std::vector<std::string>& v, std::size_t max_items
 constexpr const char* kScaleSuffix = ":int8_scale";
 
 // Convolution and linear weights: the tensors int8 storage quantises (weight_storage.h).
-bool quantised_in_int8(const torch::Tensor& t) { return t.is_floating_point() && t.dim() >= 2 && t.size(0) > 0; }
+bool quantised_in_int8(const torch::Tensor& t) { return t.is_floating_point() && t.dim() >= 2 && t.numel() > 0; }
 
 // One float32 scale per output channel (dim 0): max|w| / 127, 1 where the channel is all zero.
 torch::Tensor int8_scales(const torch::Tensor& w) {
