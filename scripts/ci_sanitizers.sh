@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sanitizer and fuzz runs (#15), each in a build folder of its own, through ccache, -j2 (JOBS):
 #   scripts/ci_sanitizers.sh [fuzz] [asan] [tsan]       (no argument: fuzz)
-# .ci/run calls it with `asan fuzz` after the normal tests. Needs clang and libclang-rt-14-dev
+# .ci/run calls it with `asan tsan fuzz` after the normal tests. Needs clang and libclang-rt-14-dev
 # (libFuzzer), which scripts/setup.sh installs; gcc's ASan/UBSan/TSan come with build-essential.
 #
 #  fuzz: build-fuzz (clang, ASan+UBSan+libFuzzer): each of tests/fuzz/fuzz_*.cpp for 60 s

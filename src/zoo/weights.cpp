@@ -104,10 +104,27 @@ torch::Tensor dequantise_int8(const torch::Tensor& q, const torch::Tensor& scale
   return q.to(torch::kFloat32) * per_channel(scale.to(torch::kFloat32), q.dim());
 }
 
-torch::Tensor stored(const torch::Tensor& t, torch::ScalarType float_dtype) {
+// One parameter or buffer as the file holds it: the stored tensor and, for an int8 weight, its
+// per-channel scales. The single place the storage rules live: save_state_dict writes this and
+// round_to_storage reads it back, so a member's figures are those of its file.
+struct StoredTensor {
+  torch::Tensor value;
+  torch::Tensor int8_scale;  // defined for int8 weights only
+};
+
+StoredTensor stored(const torch::Tensor& t, WeightStorage storage, bool parameter) {
   torch::Tensor c = t.detach().to(torch::kCPU);
-  if (c.is_floating_point()) c = c.to(float_dtype);
-  return c.contiguous();
+  if (storage == WeightStorage::Int8 && parameter && quantised_in_int8(c)) {
+    const torch::Tensor scale = int8_scales(c);
+    return {quantise_int8(c, scale).contiguous(), scale.contiguous()};
+  }
+  if (c.is_floating_point()) c = c.to(storage == WeightStorage::Float32 ? torch::kFloat32 : torch::kHalf);
+  return {c.contiguous(), {}};
+}
+
+// What a loader gets back from a stored tensor (read_state_dict: int8 comes back as float32).
+torch::Tensor loaded(const StoredTensor& s) {
+  return s.int8_scale.defined() ? dequantise_int8(s.value, s.int8_scale) : s.value;
 }
 
 // Replaces each "<key>" (int8) + "<key>:int8_scale" pair by the float tensor they encode.
@@ -276,31 +293,21 @@ LoadReport load_torchvision_state_dict(torch::nn::Module& model, const std::stri
 void round_to_storage(torch::nn::Module& model, WeightStorage storage) {
   if (storage == WeightStorage::Float32) return;
   torch::NoGradGuard no_grad;
-  for (auto& p : model.parameters(true)) {
-    if (storage == WeightStorage::Int8 && quantised_in_int8(p)) {
-      const torch::Tensor scale = int8_scales(p);
-      p.copy_(dequantise_int8(quantise_int8(p, scale), scale).to(p.dtype()));
-    } else if (p.is_floating_point()) {
-      p.copy_(p.to(torch::kHalf).to(p.dtype()));
-    }
-  }
+  for (auto& p : model.parameters(true))
+    if (p.is_floating_point()) p.copy_(loaded(stored(p, storage, /*parameter=*/true)));
   for (auto& b : model.buffers(true))
-    if (b.is_floating_point()) b.copy_(b.to(torch::kHalf).to(b.dtype()));
+    if (b.is_floating_point()) b.copy_(loaded(stored(b, storage, /*parameter=*/false)));
 }
 
 void save_state_dict(torch::nn::Module& model, const std::string& path, WeightStorage storage) {
-  const torch::ScalarType float_dtype = storage == WeightStorage::Float32 ? torch::kFloat32 : torch::kHalf;
   c10::Dict<std::string, torch::Tensor> dict;
   for (const auto& p : model.named_parameters(true)) {
-    if (storage == WeightStorage::Int8 && quantised_in_int8(p.value())) {
-      const torch::Tensor scale = int8_scales(p.value().to(torch::kCPU));
-      dict.insert(p.key(), quantise_int8(p.value().to(torch::kCPU), scale).contiguous());
-      dict.insert(p.key() + kScaleSuffix, scale.contiguous());
-    } else {
-      dict.insert(p.key(), stored(p.value(), float_dtype));
-    }
+    const StoredTensor s = stored(p.value(), storage, /*parameter=*/true);
+    dict.insert(p.key(), s.value);
+    if (s.int8_scale.defined()) dict.insert(p.key() + kScaleSuffix, s.int8_scale);
   }
-  for (const auto& b : model.named_buffers(true)) dict.insert(b.key(), stored(b.value(), float_dtype));
+  for (const auto& b : model.named_buffers(true))
+    dict.insert(b.key(), stored(b.value(), storage, /*parameter=*/false).value);
   const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
 
   // Temp file then rename (write_stream_atomic): a kill mid-write leaves the old weights.

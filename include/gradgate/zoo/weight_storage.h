@@ -3,7 +3,7 @@
 // manifest's training.weights_dtype). No torch here: train.h and the CLI name it.
 //   float32  torchvision's own format.
 //   float16  every floating-point tensor in half precision: half the file.
-//   int8     convolution and linear weights as int8 with one float16 scale per output channel
+//   int8     convolution and linear weights as int8 with one float32 scale per output channel
 //            (symmetric: scale = max|w| / 127 over the channel), stored as "<key>" (int8) and
 //            "<key>:int8_scale"; every other floating-point tensor in half precision. About a
 //            quarter of float32. read_state_dict dequantises on load (zoo/weights.h).
