@@ -38,13 +38,7 @@ std::vector<double> numbers(const std::string& option, const std::string& text) 
 template <class Table>
 auto names(const std::string& option, const Table& table, const std::string& text) {
   std::vector<decltype(table.from_string(""))> v;
-  for (const auto& item : split_list(text)) {
-    try {
-      v.push_back(table.from_string(item));
-    } catch (const ConfigError& e) {
-      throw ConfigError("--" + option + ": " + e.what());
-    }
-  }
+  for (const auto& item : split_list(text)) v.push_back(parse_choice(option.c_str(), table, item));
   if (v.empty()) throw ConfigError("--" + option + " lists nothing");
   return v;
 }
